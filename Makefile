@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# Both bootstrap .venv (python3 -m venv + pip install -e '.[dev]') and skip the install when
+# pyproject.toml has not changed since the last one.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest bench clean system-deps
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# make run SPEED=5 PORT=8081 DURATION=600: the demo's replay speed (5m candles a second), dashboard port, bound
+run: $(STAMP)
+	$(BIN)/aitrader demo $(if $(SPEED),--speed $(SPEED)) $(if $(PORT),--port $(PORT)) $(if $(DURATION),--duration $(DURATION))
+
+# Debian's chromium for the browser tests; installed only when missing.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will be skipped"; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) system-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/data.py
+	@for b in signals backtest live api ml; do \
+	  if [ -f bench/$$b.py ]; then $(BIN)/python bench/$$b.py || exit 1; fi; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info src/*.egg-info

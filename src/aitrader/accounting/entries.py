@@ -1,0 +1,33 @@
+"""Ledger entries: one signed movement of one currency, with the reason and the order it came from.
+
+Entries are the audit trail: summing every entry of a currency gives its balance exactly, so any
+balance can be explained line by line (and persisted as is by storage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+
+class EntryKind(StrEnum):
+    TRADE = "trade"
+    FEE = "fee"
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    FUNDING = "funding"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """`delta` is signed: credits positive, debits negative, in `currency` units."""
+
+    ts: int
+    currency: str
+    delta: Decimal
+    kind: EntryKind
+    symbol: str = ""
+    client_id: str = ""
+    fill_id: str = ""
+    note: str = ""

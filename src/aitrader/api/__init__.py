@@ -1,0 +1,1 @@
+"""Control plane: REST + WebSocket API, dashboard, auth and abuse controls (issue #6)."""

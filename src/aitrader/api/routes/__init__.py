@@ -1,0 +1,1 @@
+"""HTTP and WebSocket routes, one module per concern; `app.create_app` includes them all."""

@@ -1,0 +1,1 @@
+"""Command-line interface (typer + rich). `main.run` is the `aitrader` entry point."""

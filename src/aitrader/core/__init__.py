@@ -1,0 +1,1 @@
+"""Domain types, time, clock and errors. `core` imports nothing else of ours."""

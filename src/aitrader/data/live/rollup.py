@@ -1,0 +1,70 @@
+"""Closed base candles -> closed higher-timeframe candles, one candle at a time.
+
+Why not resample the whole window each time: a live process would redo O(history) work per
+candle. A `Rollup` holds only the base candles of the bucket being filled and, when that bucket
+closes, aggregates them with `aitrader.data.resample.resample` itself, so live and historical
+higher-timeframe candles are the same by construction (same bucket grid incl. Monday weeks, same
+open/high/low/close/volume rules, same float sums).
+
+A bucket closes exactly when `resample` would emit it: a later base candle arrives (ts >= its end),
+its final sub-interval arrived (ts + base == end), or the clock reaches its end (`advance`).
+A base candle that arrives after its bucket was emitted is dropped and counted (`late`): what was
+emitted as closed must stay what strategies saw.
+"""
+
+from __future__ import annotations
+
+from aitrader.core.candles import OHLCV, Candle
+from aitrader.core.time import timeframe_to_ms
+from aitrader.data.resample import bucket_offset_ms, resample
+
+
+class Rollup:
+    """Aggregates closed `src_tf` candles (fed in time order) into closed `dst_tf` candles."""
+
+    def __init__(self, src_tf: str, dst_tf: str) -> None:
+        resample(OHLCV.empty(), src_tf, dst_tf)  # same validation as the batch path (raises DataError)
+        self.src_tf, self.dst_tf = src_tf, dst_tf
+        self._src = timeframe_to_ms(src_tf)
+        self._dst = timeframe_to_ms(dst_tf)
+        self._off = bucket_offset_ms(self._dst)
+        self._bucket: int | None = None
+        self._rows: list[Candle] = []
+        self._done = -(2**62)  # start of the last bucket emitted
+        self.late = 0  # base candles dropped because their bucket had already been emitted
+
+    def bucket_of(self, ts: int) -> int:
+        return ts - (ts - self._off) % self._dst
+
+    def add(self, c: Candle) -> list[Candle]:
+        """Feed one closed base candle; returns the higher candles this closes (0, 1 or 2)."""
+        out: list[Candle] = []
+        if self._rows and c.ts <= self._rows[-1].ts:
+            return out  # not newer than what the bucket holds: the caller already filters these
+        b = self.bucket_of(c.ts)
+        if b <= self._done:
+            self.late += 1  # the clock closed its bucket already; a closed candle never changes
+            return out
+        if self._bucket is not None and b != self._bucket:
+            out.extend(self._flush())
+        self._bucket = b
+        self._rows.append(c)
+        if c.ts + self._src >= b + self._dst:
+            out.extend(self._flush())
+        return out
+
+    def advance(self, now_ms: int) -> list[Candle]:
+        """Close the open bucket if the clock reached its end."""
+        if self._bucket is not None and self._bucket + self._dst <= now_ms:
+            return self._flush()
+        return []
+
+    def _flush(self) -> list[Candle]:
+        bucket, rows = self._bucket, self._rows
+        self._bucket, self._rows = None, []
+        if bucket is None or not rows:
+            return []
+        self._done = bucket
+        part = OHLCV.from_arrays(*zip(*rows, strict=True))
+        got = resample(part, self.src_tf, self.dst_tf, now_ms=bucket + self._dst)
+        return [got.candle(0)] if len(got) else []

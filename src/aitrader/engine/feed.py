@@ -1,0 +1,180 @@
+"""Historical data feed: replays closed candles of many symbols in time order, skipping dead candles.
+
+Why it skips: in a backtest most candles change nothing (no decision fires, no resting order is
+touched). The engine states its `Interest` per symbol after each candle; this feed finds the next
+candle that satisfies it with numpy (signal positions by binary search, level touches by a vectorised
+scan in growing windows) and advances the `SimulatedClock` to that candle's close. So the Python loop
+runs per *event*, not per candle, while the engine code is exactly what paper/live run per candle.
+
+`last_close` gives the engine mark prices of symbols it has not visited lately, with the same meaning
+as a live feed's: the close of the newest candle closed at the clock's "now".
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from aitrader.core.candles import OHLCV, IntArray
+from aitrader.core.clock import SimulatedClock
+from aitrader.core.ports import CandleClosed
+from aitrader.core.time import timeframe_to_ms
+from aitrader.engine.interest import EVERY, Interest
+
+_FIRST_WINDOW = 256
+
+
+class HistoricalFeed:
+    """Closed candles of `candles` (symbol -> OHLCV, one timeframe) in (close time, symbol) order.
+
+    `signal_directions` (symbol -> int8 per bar, optional) are the precomputed decision directions the
+    feed may jump to; without them every candle is a potential decision and nothing is skipped.
+    """
+
+    def __init__(
+        self,
+        candles: Mapping[str, OHLCV],
+        timeframe: str,
+        clock: SimulatedClock,
+        signal_directions: Mapping[str, npt.NDArray[np.int8]] | None = None,
+        initial: Interest = Interest(signals=frozenset({1})),
+        skip: bool = True,
+    ) -> None:
+        self._candles = dict(candles)
+        self._symbols = list(self._candles)
+        self._rank = {s: i for i, s in enumerate(self._symbols)}
+        self._tf_ms = timeframe_to_ms(timeframe)
+        self.timeframe = timeframe
+        self._clock = clock
+        self._initial = initial if skip else EVERY
+        self._skip = skip  # False: deliver every candle, like a live feed (tests compare the two)
+        self._signal_idx: dict[str, dict[int, IntArray]] = {}
+        dirs = signal_directions or {}
+        for s in self._symbols:
+            d = dirs.get(s)
+            if d is None:
+                continue
+            if len(d) != len(self._candles[s]):
+                raise ValueError(f"{s}: {len(d)} signal directions for {len(self._candles[s])} candles")
+            self._signal_idx[s] = {v: np.flatnonzero(d == v).astype(np.int64) for v in (-1, 1)}
+        self._cursor: dict[str, int] = {s: -1 for s in self._symbols}  # last delivered index
+        self._heap: list[tuple[int, int, int]] = []  # (close ms, symbol rank, index)
+        self._pending: dict[str, int] = {}  # scheduled index per symbol (one at a time)
+        self._at: tuple[int, int] = (-1, -1)  # (close ms, symbol rank) of the last delivered candle
+        self._last_close: dict[str, tuple[int, tuple[int, float] | None]] = {}  # symbol -> (now, answer)
+        self.visited = 0
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._symbols)
+
+    @property
+    def timeframe_ms(self) -> int:
+        return self._tf_ms
+
+    def candles(self, symbol: str) -> OHLCV:
+        return self._candles[symbol]
+
+    def events(self) -> Iterator[CandleClosed]:
+        """Each symbol starts with the `initial` interest (flat: its first entry signal); after every
+        delivered candle the engine says what it needs next."""
+        for s in self._symbols:
+            first = self._next_index(s, 0, self._initial)
+            if first is not None:
+                self._schedule(s, first)
+        while self._heap:
+            close_ms, rank, i = heapq.heappop(self._heap)
+            symbol = self._symbols[rank]
+            if self._pending.get(symbol) != i:
+                continue  # superseded by a newer interest
+            del self._pending[symbol]
+            self._cursor[symbol] = i
+            self._at = (close_ms, rank)
+            self._clock.advance_to(close_ms)
+            self.visited += 1
+            yield CandleClosed(symbol, self.timeframe, self._candles[symbol].candle(i))
+        # the history ends after its last candle, not at the last one anything happened on
+        ends = [int(c.ts[-1]) + self._tf_ms for c in self._candles.values() if len(c)]
+        if ends and max(ends) > self._clock.now():
+            self._clock.advance_to(max(ends))
+
+    def set_interest(self, symbol: str, interest: Interest) -> None:
+        """Schedule the next candle of `symbol` that satisfies `interest`.
+
+        Only candles still ahead in the delivery order (close time, then symbol rank) qualify: those
+        closing after now, and those closing exactly now when `symbol` comes after the symbol whose
+        event this is. A live feed delivers that last kind after the current event too: when another
+        symbol's event reschedules this one, its candle closing now still fills what was pending for it
+        (an order placed now does not fill there: the venue only matches orders submitted by a candle's
+        open). Candles closed before now were skipped because nothing could happen in them.
+        """
+        now = self._clock.now()
+        ts = self._candles[symbol].ts
+        later_at_now = self._at[0] == now and self._rank[symbol] > self._at[1]
+        first_ahead = int(ts.searchsorted(now - self._tf_ms, "left" if later_at_now else "right"))
+        start = max(self._cursor[symbol] + 1, first_ahead)
+        nxt = self._next_index(symbol, start, interest)
+        if nxt is None:
+            self._pending.pop(symbol, None)
+        else:
+            self._schedule(symbol, nxt)
+
+    def last_close(self, symbol: str) -> tuple[int, float] | None:
+        """(open time, close) of the newest candle of `symbol` closed at the clock's now, or None."""
+        now = self._clock.now()
+        cached = self._last_close.get(symbol)
+        if cached is not None and cached[0] == now:
+            return cached[1]  # asked again within one event (equity, then sizing)
+        c = self._candles[symbol]
+        k = int(c.ts.searchsorted(now - self._tf_ms, "right")) - 1
+        got = (int(c.ts[k]), float(c.close[k])) if k >= 0 else None
+        self._last_close[symbol] = (now, got)
+        return got
+
+    def last_index(self, symbol: str) -> int:
+        """Index of the last delivered candle of `symbol` (-1 before the first)."""
+        return self._cursor[symbol]
+
+    def _schedule(self, symbol: str, i: int) -> None:
+        self._pending[symbol] = i
+        heapq.heappush(self._heap, (int(self._candles[symbol].ts[i]) + self._tf_ms, self._rank[symbol], i))
+
+    def _next_index(self, symbol: str, start: int, interest: Interest) -> int | None:
+        c = self._candles[symbol]
+        n = len(c)
+        if start >= n:
+            return None
+        sig_idx = self._signal_idx.get(symbol)
+        if not self._skip or interest.every or (sig_idx is None and interest.signals):
+            return start
+        limit = n  # the first signal of interest bounds the level scan
+        if sig_idx is not None:
+            for v in interest.signals:
+                arr = sig_idx[v]
+                k = int(arr.searchsorted(start, "left"))
+                if k < len(arr):
+                    limit = min(limit, int(arr[k]))
+        has_levels = interest.low_at_or_below > -np.inf or interest.high_at_or_above < np.inf
+        if has_levels and start < limit:
+            hit = _first_touch(c, start, limit, interest.low_at_or_below, interest.high_at_or_above)
+            if hit is not None:
+                return hit
+        return limit if limit < n else None
+
+
+def _first_touch(c: OHLCV, start: int, stop: int, low_level: float, high_level: float) -> int | None:
+    """First i in [start, stop) with low[i] <= low_level or high[i] >= high_level (growing windows, so
+    a touch soon after `start` costs little and a far one at most twice a full scan)."""
+    lo = start
+    width = _FIRST_WINDOW
+    while lo < stop:
+        hi = min(stop, lo + width)
+        hits = np.flatnonzero((c.low[lo:hi] <= low_level) | (c.high[lo:hi] >= high_level))
+        if len(hits):
+            return lo + int(hits[0])
+        lo = hi
+        width *= 2
+    return None

@@ -1,0 +1,1 @@
+"""Execution: turning sized order requests into venue orders and tracking what comes back."""

@@ -1,0 +1,1 @@
+"""Risk: position sizing, exposure caps, loss limits and the drawdown kill switch."""

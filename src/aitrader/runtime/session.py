@@ -1,0 +1,487 @@
+"""Session: one paper or live run - the backtest's Engine with live plugs, kept alive by a supervisor.
+
+Assembly mirrors `backtest.runner._run_full`; only the plugs differ:
+
+    clock      MarketClock (the venue's time, advanced by the feed: `runtime.clock`)
+    feed       LiveFeed (REST warm-up + ccxt.pro candles through the CandleCache)
+    decisions  StreamingDecisions (a Confluence.streamer per pair, primed with the warm-up history;
+               computed as each pair's candle closes, handed out at the engine's ordered release);
+               with `ml.enabled` wrapped by the ML entry gate (`ml.runtime.SessionGate`)
+    venue      paper: SimulatedVenue on those live candles | live: venues.exchange.CcxtVenue
+    risk       RiskManager, client ids continuing after the stored ones
+
+Supervised tasks (each started once, restarted with backoff on a crash): one candle stream per
+symbol, the engine loop (candles -> Engine.on_candle -> one persisted step), the state publisher
+(heartbeat), the chart's candles (at most once a second), the command handler, the thoughts
+forwarder, the health monitor, the API server, and with `ml.enabled` the scheduled ML retraining
+(gated entries are logged as thoughts with the gate's verdict: ML_PASSED / ML_BLOCKED, P(win) and
+model version, instead of the bare proposal). The storage writer is started first and closed
+last, after a final step, so a clean stop loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine as DbEngine
+
+from aitrader.accounting.ledger import Ledger
+from aitrader.backtest.data import common_quote
+from aitrader.config import Settings
+from aitrader.confluence import Confluence
+from aitrader.core.clock import WallClock
+from aitrader.core.commands import AnyCommand, CommandQueue, CommandResult, UpdateRiskLimits
+from aitrader.core.decisions import Decision
+from aitrader.core.errors import ConfigError
+from aitrader.core.ids import ClientIdGenerator
+from aitrader.core.ports import Venue
+from aitrader.core.time import now_ms
+from aitrader.data.cache import CandleCache
+from aitrader.engine.engine import Engine
+from aitrader.execution.nonce import PersistentNonce, install_nonce
+from aitrader.execution.reconcile import Reconciler
+from aitrader.execution.trailing import KvStateStore, TriggerBook
+from aitrader.risk.manager import RiskManager
+from aitrader.runtime.clock import MarketClock
+from aitrader.runtime.commands import CommandHandler
+from aitrader.runtime.decisions import StreamingDecisions
+from aitrader.runtime.feed import LiveFeed
+from aitrader.runtime.heap import freeze_long_lived
+from aitrader.runtime.persist import CURSOR_KEY, IDS_KEY, RESTORED_KEY, RUNTIME_NS, START_KEY, Persister
+from aitrader.runtime.restore import Restored, Snapshot, load_snapshot, replay, resume_paper
+from aitrader.runtime.state import StatePublisher
+from aitrader.runtime.supervisor import Supervisor, TaskContext
+from aitrader.runtime.venue import EventInbox
+from aitrader.storage.migrate import upgrade
+from aitrader.storage.repository import TenantSession
+from aitrader.storage.thoughts import Thought, ThoughtsLimiter
+from aitrader.storage.writer import StorageWriter
+from aitrader.venues.ccxt_factory import make_exchange
+from aitrader.venues.exchange import CcxtVenue
+from aitrader.venues.markets import MarketRegistry
+from aitrader.venues.sim_models import FeeSchedule, SlippageModel
+from aitrader.venues.simulated import SimulatedVenue
+
+if TYPE_CHECKING:  # the ML stack (scikit-learn, numba) is imported only when ml.enabled
+    from aitrader.ml.gate import GatedDecision
+    from aitrader.ml.runtime import SessionGate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class SessionOptions:
+    mode: str = "paper"  # paper | live
+    duration_s: float | None = None
+    markets: MarketRegistry | None = None  # default: the exchange's own (load_markets)
+    keep_decisions: bool = False
+    heartbeat_ms: int = 2000
+    thoughts_per_second: float = 5.0
+    api: bool = False
+    api_port: int | None = None
+    api_ready: Callable[[str], None] | None = None  # called with the dashboard URL once serving
+    exchange_keys: tuple[str, str] | None = None  # live: (api key, secret); default: environment
+    warmup: int = 720
+    max_lag_s: float = 10.0
+
+
+@dataclass(slots=True)
+class SessionResult:
+    candles: int
+    restored: Restored
+    stop_reason: str
+    orders: int
+    fills: int
+    open_positions: list[str] = field(default_factory=list)
+
+
+class Session:
+    def __init__(self, settings: Settings, db: DbEngine, options: SessionOptions | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.opts = options or SessionOptions(mode=settings.mode)
+        if self.opts.mode not in ("paper", "live"):
+            raise ConfigError(f"a session runs in paper or live mode, not {self.opts.mode!r}")
+        self.tenant = settings.tenant
+        self.pairs = list(settings.exchange.pairs)
+        if not self.pairs:
+            raise ConfigError("no pairs to trade (set exchange.pairs)")
+        self.timeframe = settings.data.timeframe
+        # a dropped stream reconnects fast at first (0.2 s, doubling to 10 s); 30 s of health resets it
+        self.supervisor = Supervisor(backoff_base=0.2, backoff_max=10.0, reset_after_s=30.0)
+        self.commands: CommandQueue = asyncio.Queue()
+        self.lock = asyncio.Lock()  # one step at a time: candles, venue pump/reconcile, commands
+        self.candles = 0
+        self.progress = asyncio.Event()
+        self.cursor: dict[str, int] = {}
+        self.restored = Restored()
+        self.stop_reason = ""
+        # built by `assemble`
+        self.engine: Engine
+        self.risk: RiskManager
+        self.feed: LiveFeed
+        self.venue: Venue
+        self.decisions: StreamingDecisions
+        self.persister: Persister
+        self.publisher: StatePublisher
+        self.writer: StorageWriter
+        self.exchange: Any = None
+        self.snapshot: Snapshot
+        self.inbox: EventInbox | None = None
+        self.reconciler: Reconciler | None = None
+        self.ml: SessionGate | None = None  # the ML entry gate, when ml.enabled
+
+    # ------------------------------------------------------------------ assembly
+    async def assemble(self) -> None:
+        s, bt = self.settings, self.settings.backtest
+        await asyncio.to_thread(upgrade, self.db)
+        self.snapshot = snap = await asyncio.to_thread(load_snapshot, self.db, self.tenant)
+        ex = s.exchange
+        self.exchange = make_exchange(
+            ex.name,
+            ex.api_url,
+            ex.ws_url,
+            pro=True,
+            options={"rateLimit": ex.rate_limit_ms} if ex.rate_limit_ms is not None else None,
+        )
+        markets = self.opts.markets
+        if markets is None:
+            raw = await _retry(self.exchange.load_markets)
+            markets = MarketRegistry.from_ccxt_markets(ex.name, raw)
+        quote = bt.quote_currency or common_quote(self.pairs)
+        self.cursor = snap.cursor
+        tf_ms = _tf_ms(self.timeframe)
+        clock = MarketClock(max((t + tf_ms for t in self.cursor.values()), default=0))
+        live = None
+        if self.opts.mode == "live":  # the account holds what it holds: that is the starting balance
+            live = await asyncio.to_thread(self._live_venue, clock)
+            opening = {k: str(v) for k, v in live.balances().items() if v}
+        else:
+            opening = {quote: str(bt.starting_balance)}
+        start = snap.start or {"ts": now_ms(), "balances": opening, "mode": self.opts.mode}
+        balances = {k: Decimal(str(v)) for k, v in start["balances"].items()}
+        htf = s.confluence.higher_timeframe
+        confluence = Confluence.from_settings(s)
+        cache = CandleCache(
+            self.timeframe,
+            (htf,) if htf and htf != self.timeframe else (),
+            capacity=max(2000, 2 * confluence.history),
+            config=s.data,
+        )
+        self.feed = LiveFeed(
+            self.exchange,
+            self.pairs,
+            self.timeframe,
+            cache,
+            clock,
+            max_lag_s=self.opts.max_lag_s,
+            warmup=self.opts.warmup,
+        )
+        self.limiter = ThoughtsLimiter(self.opts.thoughts_per_second)
+        self.decisions = StreamingDecisions(
+            confluence,
+            self.feed,
+            htf,
+            on_thought=self._thought,
+            keep=self.opts.keep_decisions,
+        )
+        self.feed.on_closed = self.decisions.precompute  # each pair's decision as its candle closes
+        if s.ml.enabled:  # the engine asks the gate, the gate asks the (still eagerly computed) stream
+            from aitrader.ml.runtime import SessionGate
+
+            self.ml = SessionGate(s, self.decisions, on_gated=self._gated_thought, db=self.db)
+            await self.ml.load()  # no usable model: the gate acts as ml.on_failure says
+        venue_ledger: Ledger | None = None
+        inbox = None
+        if self.opts.mode == "paper":
+            sim = SimulatedVenue(
+                clock,
+                markets,
+                balances,
+                fees=FeeSchedule(bt.maker_fee, bt.taker_fee),
+                slippage=SlippageModel(bt.slippage_bps, bt.slippage_volume_impact),
+                max_volume_share=bt.max_volume_share,
+            )
+            venue_ledger = sim.ledger
+            self.venue = sim
+        else:
+            assert live is not None
+            self.inbox = inbox = EventInbox(live)
+            self.venue = inbox
+        self.risk = risk = RiskManager(s.risk, ids=ClientIdGenerator("at", start=snap.id_seq()))
+        self.engine = Engine(
+            clock=clock,
+            feed=self.feed,
+            venue=self.venue,
+            decisions=self.decisions if self.ml is None else self.ml.gated,
+            risk=risk,
+            markets=markets,
+            ledger=Ledger(balances, ts=int(start["ts"])),
+            quote=quote,
+            protect=True,
+            trailing_stop=bt.trailing_stop,
+            end_fee_rate=bt.taker_fee,
+        )
+        self._restore_limits(risk)
+        self.restored = replay(snap, self.engine, venue_ledger)
+        self.persister = Persister(self.tenant, self.engine, None, self.venue, bt.trailing_stop)
+        self.persister.mark_written(snap.positions, ledger=snap.start is not None)
+        if self.opts.mode == "paper":
+            resume_paper(snap, self.engine, self.venue, clock.now(), self.restored)
+        else:
+            assert live is not None and inbox is not None
+            live.restore(self.engine.om.open_orders())
+            self.reconciler = Reconciler(  # its schedule is wall time: it is about the connection
+                self.engine.om,
+                live,
+                WallClock(),
+                sink=inbox.inject,
+                interval_ms=s.execution.reconcile_interval_ms,
+                on_alert=lambda d: log.warning("reconcile %s %s: %s", d.kind, d.symbol, d.detail),
+            )
+            await asyncio.to_thread(self.reconciler.run)  # before anything trades
+        self._start = start
+
+    def _thought(self, d: Decision) -> None:
+        if self.ml is not None and d.direction > 0:
+            return  # an entry is logged by _gated_thought, with the gate's verdict
+        self.limiter.offer(Thought(self.tenant, d))
+
+    def _gated_thought(self, g: GatedDecision) -> None:
+        self.limiter.offer(
+            Thought(
+                self.tenant,
+                g.logged(),
+                model_version=g.model_version,
+                model_probability=g.probability,
+                outcome=g.outcome,
+            )
+        )
+
+    def _restore_limits(self, risk: RiskManager) -> None:
+        from aitrader.core import engine_state as es
+        from aitrader.storage.repository import tenant_scope
+
+        with tenant_scope(self.db, self.tenant) as ts:
+            limits = ts.load_state(es.ENGINE_NS, es.RISK_LIMITS_KEY, {}) or {}
+            status = ts.load_state(es.ENGINE_NS, es.STATUS_KEY, {}) or {}
+        if isinstance(limits, dict) and limits:
+            with contextlib.suppress(Exception):
+                risk.update_limits(**limits)
+        if isinstance(status, dict) and status.get("entries_paused"):
+            risk.pause("paused before the restart")
+
+    def _live_venue(self, clock: MarketClock) -> CcxtVenue:
+
+        ex = self.settings.exchange
+        key, secret = self.opts.exchange_keys or (
+            os.environ.get("AITRADER_SECRET_EXCHANGE_KEY", ""),
+            os.environ.get("AITRADER_SECRET_EXCHANGE_SECRET", ""),
+        )
+        if not key or not secret:
+            raise ConfigError(
+                "live mode needs exchange credentials: set AITRADER_SECRET_EXCHANGE_KEY and "
+                "AITRADER_SECRET_EXCHANGE_SECRET"
+            )
+
+        # Kraken refuses a nonce not above the last it saw for the key: ccxt's in-memory one is lost
+        # on restart, so nonces come from storage (execution.nonce); the account is a digest of the key
+        nonce = (
+            PersistentNonce(self.db, self.tenant, ex.name, hashlib.sha256(key.encode()).hexdigest()[:16])
+            if ex.name == "kraken"
+            else None
+        )
+
+        def client() -> Any:
+            opts = {"rateLimit": ex.rate_limit_ms} if ex.rate_limit_ms is not None else None
+            c = make_exchange(ex.name, ex.api_url, ex.ws_url, key, secret, pro=True, options=opts)
+            if nonce is not None:
+                install_nonce(c, nonce)
+            return c
+
+        venue = CcxtVenue(
+            client,
+            clock=clock,
+            take_profit_with_limit=self.settings.execution.take_profit_with_limit,
+            triggers=TriggerBook(KvStateStore(self.db, self.tenant)),  # stops saved before they act
+        )
+        return venue.start()
+
+    # ------------------------------------------------------------------ tasks
+    def _restored_note(self) -> Callable[[TenantSession], None]:
+        r = self.restored
+        levels = {}
+        for cid in r.replaced:
+            get = getattr(self.venue, "stop_level", None)
+            level = get(cid) if get is not None else None
+            if level is not None:
+                levels[cid] = str(level)
+        note = {
+            "ts": now_ms(),
+            "orders": r.orders,
+            "fills": r.fills,
+            "positions": r.positions,
+            "replaced": r.replaced,
+            "cancelled": r.cancelled,
+            "stop_levels": levels,
+        }
+        return lambda t: t.save_state(RUNTIME_NS, RESTORED_KEY, note)
+
+    async def _engine_loop(self, ctx: TaskContext) -> None:
+        while True:
+            batch = await self.feed.next_batch()
+            async with self.lock:
+                for ev in batch:
+                    self.engine.on_candle(ev)
+                    self.cursor[ev.symbol] = ev.candle.ts
+                ctx.beat()
+                self.candles += len(batch)
+                await self._persist_step()
+            self.progress.set()
+
+    async def _pump(self, ctx: TaskContext, interval_s: float = 0.25) -> None:
+        """Venue events between candles (a live venue reports fills whenever they happen), and the
+        live reconciler on its schedule; persisted when anything changed."""
+        while True:
+            await asyncio.sleep(interval_s)
+            async with self.lock:
+                if self.reconciler is not None:  # network calls: off the loop, the engine held still
+                    await asyncio.to_thread(self.reconciler.maybe_run)
+                self.engine._pump()
+                await self.persister.flush_step(self.engine.clock.now(), equity=False)
+            ctx.beat()
+
+    async def _persist_step(self) -> None:
+        state = {CURSOR_KEY: dict(self.cursor), IDS_KEY: {"seq": self.engine.risk.ids.seq}}
+        await self.persister.flush_step(self.engine.clock.now(), state=state)
+
+    async def _after_command(self, cmd: AnyCommand, result: CommandResult) -> None:
+        await self._persist_step()
+        if isinstance(cmd, UpdateRiskLimits) and result.ok:
+            await self.publisher.save_risk_limits({k: getattr(self.risk.cfg, k) for k, _ in cmd.limits})
+        await self.publisher.publish()
+        await self.writer.flush()  # the answer goes out once its effect is readable by the API
+
+    async def _thoughts(self, ctx: TaskContext) -> None:
+        await self.limiter.forward(self.writer)
+
+    async def _watch(self, symbol: str, ctx: TaskContext) -> None:
+        await self.feed.watch(symbol, ctx.beat)
+
+    async def _api(self, ctx: TaskContext) -> None:
+        from aitrader.runtime.api_server import serve_api
+
+        await serve_api(self.settings, self.db, self.commands, self.opts.api_port, self.opts.api_ready)
+
+    # ------------------------------------------------------------------ run
+    async def run(self, *, install_signals: bool = True) -> SessionResult:
+        await self.assemble()
+        self.writer = StorageWriter(self.db)
+        self.writer.start()
+        self.persister.writer = self.writer
+        sup = self.supervisor
+        try:
+            if self.snapshot.start is None:
+                start = self._start
+                await self.writer.write(
+                    self.tenant, lambda t: t.save_state(RUNTIME_NS, START_KEY, start), label="start"
+                )
+            await self._persist_step()  # what restore changed (cancelled entries) is written at once
+            queued = await _retry(lambda: self.feed.warm_up(self.cursor or None))
+            log.info("warm-up done: %d candles to catch up", queued)
+            self.decisions.prime()  # before any live candle: the streams start warm
+            if self.ml is not None:
+                self.ml.seed(self.feed)  # the gate's candle windows: the same warm-up history
+            frozen = freeze_long_lived()  # full GC passes would stall the stream (runtime.heap)
+            log.debug("gc: %d long-lived objects frozen after warm-up", frozen)
+            await self.writer.put(
+                self.tenant, self._restored_note(), label="restored"
+            )  # after warm-up: ready
+            self.publisher = StatePublisher(
+                self.tenant,
+                self.opts.mode,
+                self.engine,
+                self.venue,
+                self.decisions,
+                self.writer,
+                self.pairs,
+                interval_ms=self.opts.heartbeat_ms,
+                health=sup.health,
+            )
+            handler = CommandHandler(self.tenant, self.engine, self._after_command, lock=self.lock)
+            if install_signals:
+                sup.install_signals()
+            for sym in self.pairs:
+                sup.start(f"feed:{sym}", functools.partial(self._watch, sym), stall_after_s=60)
+            sup.start("engine", self._engine_loop)
+            sup.start("venue", self._pump, stall_after_s=30)
+            sup.start("state", self.publisher.run, stall_after_s=30)
+            sup.start("candles", self.publisher.run_candles, stall_after_s=30)
+            sup.start("commands", lambda ctx: handler.run(self.commands, ctx))
+            sup.start("thoughts", self._thoughts)
+            sup.start("monitor", sup.monitor)
+            if self.ml is not None:
+                sup.start("ml-retrain", self.ml.run_retraining, stall_after_s=60)
+            if self.opts.api:
+                sup.start("api", self._api)
+            await sup.wait_stopped(self.opts.duration_s)
+            self.stop_reason = sup.stop_reason or "duration"
+        finally:
+            await sup.shutdown()
+            await self._close()
+        return SessionResult(
+            self.candles,
+            self.restored,
+            self.stop_reason,
+            len(self.engine.om.orders()),
+            sum(len(o.fills) for o in self.engine.om.orders()),
+            sorted(self.engine.om.positions()),
+        )
+
+    async def _close(self) -> None:
+        try:
+            if self.writer.running:
+                await self._persist_step()
+                if hasattr(self, "publisher"):
+                    await self.publisher.publish()
+                    await self.publisher.publish_candles()
+                await self.writer.close()
+        finally:
+            if self.ml is not None:
+                self.ml.close()  # a training run still in flight
+            close = getattr(self.venue, "close", None)
+            if close is not None:
+                await asyncio.to_thread(close)
+            if self.exchange is not None:
+                with contextlib.suppress(Exception):
+                    await self.exchange.close()
+
+
+async def _retry(fn: Callable[[], Any], attempts: int = 8, base_s: float = 0.2) -> Any:
+    """Warm-up against a flaky exchange: retry network errors with exponential backoff."""
+    import ccxt
+
+    for k in range(attempts):
+        try:
+            return await fn()
+        except ccxt.NetworkError as e:
+            if k == attempts - 1:
+                raise
+            log.warning("warm-up failed (%s); retrying", e)
+            await asyncio.sleep(base_s * 2**k)
+    return None
+
+
+def _tf_ms(tf: str) -> int:
+    from aitrader.core.time import timeframe_to_ms
+
+    return timeframe_to_ms(tf)

@@ -1,0 +1,1 @@
+"""API keys (hashed, scoped) and the encrypted secret vault."""

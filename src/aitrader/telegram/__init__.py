@@ -1,0 +1,1 @@
+"""Telegram control and notifications (python-telegram-bot): the operator's pocket dashboard."""

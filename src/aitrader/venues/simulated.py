@@ -1,0 +1,418 @@
+"""Simulated matching venue: fills our orders against candles, with fees, slippage and volume caps.
+
+Backtest and paper trading plug this in as their `Venue` (core.ports); it keeps its own `Ledger`
+as the account, like an exchange would. All money is Decimal; candle floats become Decimal through
+`Decimal(repr(x))` (the shortest text that round-trips the float, so 0.1 stays 0.1).
+
+Matching rules for one candle of a symbol (orders submitted at or before the candle's open time
+take part; later ones wait for the next candle, so nothing sees the future):
+
+1. At the open, in submission order:
+   - MARKET (and stops triggered on an earlier candle but not yet complete): fill at the open,
+     slipped adversely, taker fee.
+   - LIMIT on its first candle (it arrives at this open): marketable if the open is at or through
+     its price (buy: open <= price) -> fills at the open as a taker, slippage capped at the limit.
+   - LIMIT resting from an earlier candle that the open gapped through (buy: open < price): it was
+     in the book while the price moved through it, so it fills at its own price as a maker (the
+     conservative choice: the better open price is not given).
+   - STOP_MARKET whose level the open already crossed (sell: open <= stop): fills at the open
+     (the worse price), slipped, taker fee.
+2. Intrabar stops (sell: low <= stop; touching triggers): fill at the stop level, slipped, taker.
+3. Intrabar limits (buy: low < price, sell: high > price). Touching is not enough: at exactly the
+   price the queue ahead of us may take all of it. Fill at the limit price, maker fee, no slippage.
+4. Trailing stops ratchet to this candle's high (sell) / low (buy) only now, after the trigger was
+   checked against the previous level: no intrabar lookahead.
+
+Because stops go before limits, when a stop-loss and a take-profit of one position are both
+touched inside one candle the stop is assumed first (worst case); the take-profit then finds no
+position and is cancelled. When the open itself crosses one of them, phase 1 decides.
+
+Volume: all fills of one symbol in one candle together take at most `max_volume_share` of the
+candle's volume; the rest of an order stays open for the next candles (a triggered stop keeps
+filling at the following opens). A zero-volume candle fills nothing; NaN volume (mark-price
+candles) means no cap and no volume impact.
+
+Balances: spot long-only (see accounting.ledger). Buys are rejected at submit when the quote
+balance cannot pay them at the reference price; at fill time a buy is cut to what the balance
+pays (fees included) and a sell to what the position holds, and the unfillable rest is cancelled
+with the reason. Sells are not checked at submit, so protective orders may be placed before the
+entry fills. Fills carry the candle's open time (the intrabar moment is unknown); fees are paid in
+the quote currency.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from aitrader.accounting.ledger import Ledger
+from aitrader.core.candles import Candle
+from aitrader.core.clock import Clock
+from aitrader.core.errors import OrderError
+from aitrader.core.orders import (
+    ALLOWED_TRANSITIONS,
+    Fill,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+)
+from aitrader.core.ports import OrderUpdate, VenueEvent
+from aitrader.venues.markets import MarketRegistry, MarketRules
+from aitrader.venues.sim_models import FeeSchedule, SlippageModel
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+def dec(x: float) -> Decimal:
+    """Candle float -> Decimal via its shortest round-trip text."""
+    return Decimal(repr(float(x)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Bar:
+    ts: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal | None
+
+    @classmethod
+    def of(cls, c: Candle) -> _Bar:
+        vol = None if math.isnan(c.volume) else dec(c.volume)
+        return cls(c.ts, dec(c.open), dec(c.high), dec(c.low), dec(c.close), vol)
+
+
+@dataclass(slots=True)
+class _SimOrder:
+    order: Order
+    rules: MarketRules
+    submitted_ms: int
+    seen: bool = False  # has taken part in at least one candle
+    triggered: bool = False  # stop triggered; the rest fills as market at the next opens
+    level: Decimal | None = None  # current stop level (stops and trailing stops)
+
+    @property
+    def req(self) -> OrderRequest:
+        return self.order.request
+
+    @property
+    def active(self) -> bool:
+        return not self.order.status.is_terminal
+
+
+@dataclass(slots=True)
+class _Capacity:
+    left: Decimal | None  # None = no volume cap
+
+
+class SimulatedVenue:
+    """A `core.ports.Venue` that matches against candles (see the module docstring for the rules)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        markets: MarketRegistry,
+        balances: Mapping[str, Decimal],
+        fees: FeeSchedule | None = None,
+        slippage: SlippageModel | None = None,
+        max_volume_share: Decimal = Decimal("0.25"),
+    ) -> None:
+        if not ZERO < max_volume_share <= ONE:
+            raise ValueError(f"max_volume_share must be in (0, 1], got {max_volume_share}")
+        self._clock = clock
+        self._markets = markets
+        self._fees = fees
+        self._slippage = slippage or SlippageModel()
+        self._max_share = max_volume_share
+        self.ledger = Ledger(balances, ts=clock.now())
+        self._orders: dict[str, _SimOrder] = {}
+        self._active: dict[str, dict[str, _SimOrder]] = {}  # symbol -> client_id -> order
+        self._last: dict[str, Candle] = {}
+        self._events: list[VenueEvent] = []
+        self._seq = 0
+
+    # ----- Venue protocol ---------------------------------------------------------------------
+    def submit(self, request: OrderRequest) -> None:
+        """Validate, acknowledge (OPEN) or reject (REJECTED + reason). Duplicate ids change nothing:
+        the existing order's state is reported again."""
+        now = self._clock.now()
+        existing = self._orders.get(request.client_id)
+        if existing is not None:
+            self._emit_update(existing, now, "duplicate client_id: existing order unchanged")
+            return
+        rules = self._markets.rules_for(request.symbol)
+        sim = _SimOrder(Order(request, updated_ms=now), rules, submitted_ms=now)
+        self._orders[request.client_id] = sim
+        self._seq += 1
+        sim.order.venue_id = f"sim-{self._seq}"
+        try:
+            self._validate(sim)
+        except OrderError as e:
+            self._transition(sim, OrderStatus.REJECTED, now, str(e))
+            return
+        self._active.setdefault(request.symbol, {})[request.client_id] = sim
+        self._transition(sim, OrderStatus.OPEN, now)
+
+    def cancel(self, client_id: str) -> None:
+        sim = self._orders.get(client_id)
+        if sim is None:
+            raise OrderError(f"cannot cancel {client_id!r}: no such order")
+        now = self._clock.now()
+        if not sim.active:
+            self._emit_update(sim, now, f"cannot cancel: order already {sim.order.status}")
+            return
+        self._close(sim, OrderStatus.CANCELLED, now, "cancelled on request")
+
+    def on_candle(self, symbol: str, candle: Candle) -> None:
+        self._last[symbol] = candle
+        book = self._active.get(symbol)
+        if not book:
+            return
+        orders = [s for s in book.values() if s.submitted_ms <= candle.ts]
+        if not orders:
+            return
+        bar = _Bar.of(candle)
+        cap = _Capacity(None if bar.volume is None else bar.volume * self._max_share)
+        for sim in orders:  # 1. at the open
+            if sim.active:
+                self._at_open(sim, bar, cap)
+        for sim in orders:  # 2. intrabar stops (before limits: worst case first)
+            if sim.active and sim.req.type is OrderType.STOP_MARKET and not sim.triggered:
+                self._intrabar_stop(sim, bar, cap)
+        for sim in orders:  # 3. intrabar limits
+            if sim.active and sim.req.type is OrderType.LIMIT:
+                self._intrabar_limit(sim, bar, cap)
+        for sim in orders:  # 4. trailing ratchet, after the trigger check
+            if sim.active and sim.req.trail is not None and not sim.triggered:
+                self._ratchet(sim, bar)
+            sim.seen = True
+
+    def drain_events(self) -> list[VenueEvent]:
+        out, self._events = self._events, []
+        return out
+
+    def balances(self) -> dict[str, Decimal]:
+        return self.ledger.balances()
+
+    # ----- queries ----------------------------------------------------------------------------
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        books = [self._active.get(symbol, {})] if symbol else list(self._active.values())
+        return [s.order for b in books for s in b.values()]
+
+    def order(self, client_id: str) -> Order | None:
+        sim = self._orders.get(client_id)
+        return sim.order if sim else None
+
+    def stop_level(self, client_id: str) -> Decimal | None:
+        """Current level of a stop / trailing stop (persist it; resubmit with stop_price to restore)."""
+        sim = self._orders.get(client_id)
+        return sim.level if sim else None
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        c = self._last.get(symbol)
+        return dec(c.close) if c else None
+
+    # ----- submit validation ------------------------------------------------------------------
+    def _validate(self, sim: _SimOrder) -> None:
+        req, rules = sim.req, sim.rules
+        ref = self.last_price(req.symbol)
+        if req.trail is not None and req.type is not OrderType.STOP_MARKET:
+            raise OrderError(f"{req.symbol}: trail is only valid on stop_market orders")
+        if req.type is OrderType.LIMIT:
+            if req.price is None:
+                raise OrderError(f"{req.symbol}: limit order needs a price")
+            rules.check(req.amount, req.price)
+            ref = req.price
+        elif req.type is OrderType.STOP_MARKET:
+            sim.level = self._initial_stop(req, rules, ref)
+            rules.check(req.amount, sim.level)
+            ref = sim.level
+        else:
+            rules.check_amount(req.amount)
+            if ref is not None:
+                rules.check_cost(req.amount, ref)
+        if req.side is Side.BUY and ref is not None:
+            need = req.amount * ref * (ONE + self._rate(rules, is_maker=False))
+            have = self.ledger.balance(rules.quote)
+            if need > have:
+                raise OrderError(
+                    f"{req.symbol}: insufficient {rules.quote}: buying {req.amount} needs about {need}, "
+                    f"balance is {have}"
+                )
+
+    def _initial_stop(self, req: OrderRequest, rules: MarketRules, ref: Decimal | None) -> Decimal:
+        if req.trail is not None and not ZERO < req.trail < ONE:
+            raise OrderError(f"{req.symbol}: trail must be a fraction in (0, 1), got {req.trail}")
+        if req.stop_price is not None:
+            return req.stop_price
+        if req.trail is None:
+            raise OrderError(f"{req.symbol}: stop_market order needs a stop_price")
+        if ref is None:
+            raise OrderError(f"{req.symbol}: trailing stop without stop_price needs a previous candle")
+        if req.side is Side.SELL:
+            return rules.round_price(ref * (ONE - req.trail), "down")
+        return rules.round_price(ref * (ONE + req.trail), "up")
+
+    # ----- matching ---------------------------------------------------------------------------
+    def _at_open(self, sim: _SimOrder, bar: _Bar, cap: _Capacity) -> None:
+        req = sim.req
+        buy = req.side is Side.BUY
+        if req.type is OrderType.MARKET or sim.triggered:
+            self._fill(sim, bar, bar.open, cap, is_maker=False, slip=True)
+        elif req.type is OrderType.LIMIT:
+            assert req.price is not None
+            if not sim.seen and (bar.open <= req.price if buy else bar.open >= req.price):
+                self._fill(sim, bar, bar.open, cap, is_maker=False, slip=True, cap_price=req.price)
+            elif sim.seen and (bar.open < req.price if buy else bar.open > req.price):
+                self._fill(sim, bar, req.price, cap, is_maker=True, slip=False)
+        else:
+            assert sim.level is not None
+            if bar.open >= sim.level if buy else bar.open <= sim.level:
+                sim.triggered = True
+                self._fill(sim, bar, bar.open, cap, is_maker=False, slip=True)
+
+    def _intrabar_stop(self, sim: _SimOrder, bar: _Bar, cap: _Capacity) -> None:
+        assert sim.level is not None
+        if bar.high >= sim.level if sim.req.side is Side.BUY else bar.low <= sim.level:
+            sim.triggered = True
+            self._fill(sim, bar, sim.level, cap, is_maker=False, slip=True)
+
+    def _intrabar_limit(self, sim: _SimOrder, bar: _Bar, cap: _Capacity) -> None:
+        price = sim.req.price
+        assert price is not None
+        if bar.low < price if sim.req.side is Side.BUY else bar.high > price:
+            self._fill(sim, bar, price, cap, is_maker=True, slip=False)
+
+    def _ratchet(self, sim: _SimOrder, bar: _Bar) -> None:
+        trail, level = sim.req.trail, sim.level
+        assert trail is not None and level is not None
+        if sim.req.side is Side.SELL:
+            sim.level = max(level, sim.rules.round_price(bar.high * (ONE - trail), "down"))
+        else:
+            sim.level = min(level, sim.rules.round_price(bar.low * (ONE + trail), "up"))
+
+    def _fill(
+        self,
+        sim: _SimOrder,
+        bar: _Bar,
+        base_price: Decimal,
+        cap: _Capacity,
+        *,
+        is_maker: bool,
+        slip: bool,
+        cap_price: Decimal | None = None,
+    ) -> None:
+        req, rules, order = sim.req, sim.rules, sim.order
+        buy = req.side is Side.BUY
+        want = order.remaining
+        qty = want if cap.left is None else min(want, cap.left)
+        qty = rules.round_amount(qty)
+        if qty <= 0:
+            return  # no volume left in this candle; try again on the next
+        price = base_price
+        if slip:
+            frac = self._slippage.fraction(qty, bar.volume)
+            if buy:
+                price = rules.round_price(base_price * (ONE + frac), "up")
+                if cap_price is not None:
+                    price = min(price, cap_price)
+            else:
+                price = max(rules.round_price(base_price * (ONE - frac), "down"), rules.price_tick)
+                if cap_price is not None:
+                    price = max(price, cap_price)
+        rate = self._rate(rules, is_maker)
+        afford = self._affordable(sim, price, rate)
+        short_of_funds = afford < qty
+        qty = min(qty, afford)
+        now = bar.ts
+        if qty > 0:
+            fee = qty * price * rate
+            fill = Fill(
+                fill_id=f"{order.venue_id}-{len(order.fills) + 1}",
+                client_id=req.client_id,
+                symbol=req.symbol,
+                side=req.side,
+                amount=qty,
+                price=price,
+                fee=fee,
+                fee_currency=rules.quote,
+                ts=now,
+                is_maker=is_maker,
+            )
+            self.ledger.apply_fill(fill, rules.base, rules.quote)
+            if cap.left is not None:
+                cap.left -= qty
+            prev_value = (order.avg_price or ZERO) * order.filled
+            order.filled += qty
+            order.avg_price = (prev_value + qty * price) / order.filled
+            order.fees += fee
+            order.fills.append(fill)
+            self._events.append(fill)
+            if order.remaining <= 0:
+                self._close(sim, OrderStatus.FILLED, now)
+            else:
+                self._transition(sim, OrderStatus.PARTIALLY_FILLED, now)
+        if short_of_funds and sim.active:
+            ccy = rules.quote if buy else rules.base
+            what = "balance" if buy else "position"
+            self._close(
+                sim,
+                OrderStatus.CANCELLED,
+                now,
+                f"insufficient {ccy} {what} for the remaining {order.remaining}"
+                + (" (reduce-only: position closed)" if req.reduce_only and not buy else ""),
+            )
+
+    def _affordable(self, sim: _SimOrder, price: Decimal, rate: Decimal) -> Decimal:
+        rules = sim.rules
+        if sim.req.side is Side.SELL:
+            pos = self.ledger.position(sim.req.symbol)
+            return rules.round_amount(pos.amount) if pos else ZERO
+        cash = self.ledger.balance(rules.quote)
+        unit = price * (ONE + rate)
+        qty = rules.round_amount(cash / unit)
+        while qty > 0 and qty * price + qty * price * rate > cash:  # guard the division's rounding
+            qty -= rules.amount_step
+        return max(qty, ZERO)
+
+    def _rate(self, rules: MarketRules, is_maker: bool) -> Decimal:
+        if self._fees is not None:
+            return self._fees.rate(is_maker)
+        return rules.maker_fee if is_maker else rules.taker_fee
+
+    # ----- state and events -------------------------------------------------------------------
+    def _close(self, sim: _SimOrder, status: OrderStatus, ts: int, reason: str = "") -> None:
+        self._transition(sim, status, ts, reason)
+        book = self._active.get(sim.req.symbol)
+        if book is not None:
+            book.pop(sim.req.client_id, None)
+
+    def _transition(self, sim: _SimOrder, status: OrderStatus, ts: int, reason: str = "") -> None:
+        order = sim.order
+        if status not in ALLOWED_TRANSITIONS[order.status]:
+            raise OrderError(f"{order.request.client_id}: illegal transition {order.status} -> {status}")
+        order.status = status
+        order.updated_ms = ts
+        if reason:
+            order.reason = reason
+        self._emit_update(sim, ts, reason)
+
+    def _emit_update(self, sim: _SimOrder, ts: int, reason: str = "") -> None:
+        o = sim.order
+        self._events.append(
+            OrderUpdate(
+                client_id=o.request.client_id,
+                status=o.status,
+                ts=ts,
+                venue_id=o.venue_id,
+                filled=o.filled,
+                avg_price=o.avg_price,
+                reason=reason,
+            )
+        )

@@ -1,0 +1,47 @@
+"""Trade fingerprints of fixed backtests over the bundled real data (src/aitrader/sample_data/ohlcv/).
+
+Any change of results (strategy, confluence, risk, venue, engine) changes a hash here. When a change
+is intended, run the test, check the new trade list makes sense, and update the constant with the
+reason in the commit message.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from aitrader.backtest.demo import demo_settings, import_sample_data
+from aitrader.backtest.runner import BacktestSpec, run_backtest
+from aitrader.config import StrategyRef
+
+REFERENCE_FP = "82c6ca0649eec78a88173e4d2f3785cc91f6a8fa2eb3e2f15b8ea0de25050353"
+FULL_STACK_FP = "a47a81b0ce4a0aca09eadd3cd8dc4325f31cfef9a2341f0fa78625b2a187aef8"
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    d = tmp_path_factory.mktemp("sample")
+    return d, import_sample_data(d)
+
+
+def test_reference_fingerprint(sample_store: tuple[Path, list[str]]) -> None:
+    datadir, pairs = sample_store
+    assert len(pairs) == 6
+    spec = BacktestSpec(
+        "bittrex", pairs, "5m", strategies=[StrategyRef(name="ema_cross")], stake=Decimal(1000),
+        fee=Decimal("0.001"), no_stops=True,
+    )
+    report = run_backtest(demo_settings(), spec, datadir).report
+    assert len(report.trades) == 732
+    assert report.trades.pnl.sum() == pytest.approx(-2013.4567107569792, rel=1e-9)
+    assert report.fingerprint == REFERENCE_FP
+
+
+def test_full_stack_fingerprint(sample_store: tuple[Path, list[str]]) -> None:
+    datadir, pairs = sample_store
+    result = run_backtest(demo_settings(), BacktestSpec("bittrex", pairs, "5m"), datadir)
+    assert result.mode == "full"
+    assert len(result.report.trades) == 1019
+    assert result.report.fingerprint == FULL_STACK_FP

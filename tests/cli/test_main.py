@@ -1,0 +1,101 @@
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from aitrader import __version__
+from aitrader.cli.main import app
+
+runner = CliRunner()
+
+
+def test_version() -> None:
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0
+    assert __version__ in r.output
+
+
+def test_config_check_exit_codes(tmp_path: Path) -> None:
+    good = Path(__file__).resolve().parents[2] / "config.example.yaml"
+    assert runner.invoke(app, ["config", "check", str(good)]).exit_code == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("api:\n  port: 99999\n")
+    r = runner.invoke(app, ["config", "check", str(bad)])
+    assert r.exit_code == 1
+    assert "api.port" in r.output
+
+
+def test_domain_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("risk: [1,\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "aitrader.cli.main", "config", "show", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    assert p.stderr.strip().startswith("error:")
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aitrader.cli.main", *args], capture_output=True, text=True, env=_env()
+    )
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "COLUMNS": "80"}
+
+
+def test_usage_errors_are_one_line_with_the_command_to_ask_for_help() -> None:
+    for args, needle, helps in (
+        (("data", "import", "--bogus"), "No such option: --bogus", "aitrader data import --help"),
+        (("bogus",), "No such command 'bogus'", "aitrader --help"),
+        (("config", "check"), "Missing argument", "aitrader config check --help"),
+    ):
+        p = _cli(*args)
+        assert p.returncode == 2, (args, p.stderr)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:"), (args, p.stderr)
+        assert needle in lines[0] and helps in lines[0]
+
+
+def test_debug_works_after_the_command_and_shows_the_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("risk: [1,\n")
+    quiet = _cli("config", "show", str(bad))
+    loud = _cli("config", "show", str(bad), "--debug")
+    assert "Traceback" not in quiet.stderr and quiet.returncode == 2
+    assert "Traceback" in loud.stderr and "ConfigError" in loud.stderr and loud.returncode != 0
+
+
+def test_help_lists_every_command() -> None:
+    p = _cli("--help")
+    assert p.returncode == 0
+    for command in ("config", "data", "strategy", "backtest", "hyperopt", "run", "api", "keys", "ml", "demo"):
+        assert f" {command} " in p.stdout, command
+
+
+def test_data_commands_default_to_the_configs_datadir(tmp_path: Path) -> None:
+    import json
+
+    from shared_data import SHARED
+
+    ohlcv_dir = SHARED / "data" / "ohlcv"
+
+    store = tmp_path / "from-config"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"data:\n  datadir: {store}\n")
+    src = ohlcv_dir / "bittrex_ETH_BTC-5m.csv"
+    assert runner.invoke(app, ["data", "import", str(src), "--config", str(cfg)]).exit_code == 0
+    assert any(store.rglob("*.parquet"))
+    r = runner.invoke(app, ["data", "list", "--json", "--config", str(cfg)])
+    assert r.exit_code == 0
+    assert [(d["pair"], d["timeframe"]) for d in json.loads(r.output)] == [("ETH/BTC", "5m")]
+    elsewhere = runner.invoke(app, ["data", "list", "--json", "--datadir", str(tmp_path / "empty")])
+    assert "ETH/BTC" not in elsewhere.output  # --datadir beats the config

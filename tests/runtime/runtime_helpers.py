@@ -1,0 +1,41 @@
+"""Runtime fixtures: real bundled candles served by the loopback Kraken simulator, settings pointing at it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aitrader.config import Settings, load_settings
+from aitrader.venues.simulator import KrakenSimulator, Series, load_series
+
+OHLCV = Path(__file__).resolve().parents[2] / "src" / "aitrader" / "sample_data" / "ohlcv"
+FIVE_MIN = 300_000
+
+
+def series(pair: str, n: int, start: int = 0) -> Series:
+    """The first `n` candles (from `start`) of the bundled Bittrex 5m file of `pair` ("ETH_BTC")."""
+    full = load_series(OHLCV / f"bittrex_{pair}-5m.csv")
+    return Series(full.symbol, full.timeframe, full.rows[start : start + n])
+
+
+def settings_for(sim: KrakenSimulator, pairs: list[str], db_url: str, **extra: Any) -> Settings:
+    return load_settings(
+        None,
+        tenant="t1",
+        exchange={"name": "kraken", "pairs": pairs, "api_url": sim.base_url, "ws_url": sim.ws_url},
+        data={"timeframe": "5m"},
+        backtest={"starting_balance": "1"},
+        storage={"url": db_url},
+        **extra,
+    )
+
+
+async def eventually(cond: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
