@@ -47,7 +47,9 @@ def test_forward_label_is_net_of_fees_from_the_next_open() -> None:
     assert not np.isnan(lab.y[: N - 3]).any()
 
 
-def _barrier(spec: LabelSpec, bars: dict[int, tuple[float, float]], close_h: float = 100.0) -> tuple[float, int]:
+def _barrier(
+    spec: LabelSpec, bars: dict[int, tuple[float, float]], close_h: float = 100.0
+) -> tuple[float, int]:
     """The label at T with (high, low) overrides for bars T + k; entry 100, ATR(T) 1."""
     b = _flat()
     for k, (hi, lo) in bars.items():

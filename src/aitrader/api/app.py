@@ -31,7 +31,6 @@ from aitrader.api.body_limit import BodyLimitMiddleware
 from aitrader.api.control import ControlFactory
 from aitrader.api.fast_reads import FastReadMiddleware
 from aitrader.api.headers import SecurityHeadersMiddleware
-from aitrader.api.heap import freeze_startup_heap
 from aitrader.api.hub import LiveHub
 from aitrader.api.ports import AuditLog, TenantDirectory
 from aitrader.api.ratelimit import IpRateLimitMiddleware, RateLimiter
@@ -42,6 +41,7 @@ from aitrader.api.routes.public import STATIC_DIR
 from aitrader.api.snapshots import DEFAULT_TTL_S, snapshot_controls
 from aitrader.config import Settings
 from aitrader.core.errors import AitraderError
+from aitrader.heap import freeze_long_lived
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        freeze_startup_heap()  # short GC pauses from here on (see heap.py)
+        freeze_long_lived(once=True)  # short GC pauses from here on (aitrader.heap)
         started: list[Service] = []
         try:
             for service in services:

@@ -50,12 +50,12 @@ from aitrader.engine.engine import Engine
 from aitrader.execution.nonce import PersistentNonce, install_nonce
 from aitrader.execution.reconcile import Reconciler
 from aitrader.execution.trailing import KvStateStore, TriggerBook
+from aitrader.heap import freeze_long_lived
 from aitrader.risk.manager import RiskManager
 from aitrader.runtime.clock import MarketClock
 from aitrader.runtime.commands import CommandHandler
 from aitrader.runtime.decisions import StreamingDecisions
 from aitrader.runtime.feed import LiveFeed
-from aitrader.runtime.heap import freeze_long_lived
 from aitrader.runtime.persist import CURSOR_KEY, IDS_KEY, RESTORED_KEY, RUNTIME_NS, START_KEY, Persister
 from aitrader.runtime.restore import Restored, Snapshot, load_snapshot, replay, resume_paper
 from aitrader.runtime.state import StatePublisher
@@ -401,7 +401,7 @@ class Session:
             self.decisions.prime()  # before any live candle: the streams start warm
             if self.ml is not None:
                 self.ml.seed(self.feed)  # the gate's candle windows: the same warm-up history
-            frozen = freeze_long_lived()  # full GC passes would stall the stream (runtime.heap)
+            frozen = freeze_long_lived()  # full GC passes would stall the stream (aitrader.heap)
             log.debug("gc: %d long-lived objects frozen after warm-up", frozen)
             await self.writer.put(
                 self.tenant, self._restored_note(), label="restored"

@@ -1,0 +1,43 @@
+"""aitrader.heap: what is alive at a freeze leaves the collector's scans; later garbage is collected."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from aitrader import heap
+from aitrader.heap import freeze_long_lived
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the cyclic collector frees it
+
+
+def test_freeze_moves_survivors_out_and_new_cycles_are_still_collected() -> None:
+    kept = [_Node() for _ in range(100)]
+    try:
+        frozen = freeze_long_lived()
+        assert frozen >= 100 and gc.get_freeze_count() == frozen
+        later = _Node()
+        ref = weakref.ref(later)
+        del later
+        gc.collect()
+        assert ref() is None  # created after the freeze: collected as usual
+        assert all(k.me is k for k in kept)
+    finally:
+        gc.unfreeze()
+
+
+def test_a_once_freeze_happens_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(heap, "_frozen_once", False)  # as in a fresh process (others unfroze since)
+    try:
+        frozen = freeze_long_lived(once=True)
+        assert frozen > 1000  # the imported modules, classes and their constants at least
+        garbage = [_Node() for _ in range(50)]
+        assert freeze_long_lived(once=True) == frozen  # a later app does not freeze its objects too
+        del garbage
+    finally:
+        gc.unfreeze()
