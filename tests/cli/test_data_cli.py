@@ -91,8 +91,19 @@ def test_reimport_adds_nothing(tmp_path: Path) -> None:
         row = next(line for line in out.splitlines() if "bittrex_ETH_BTC-5m.csv" in line)
         return [c.strip() for c in row.strip("│ ").split("│")]
 
-    assert cells(first.output)[2:] == ["5760", "5760", "5760"]
-    assert cells(again.output)[2:] == ["5760", "0", "5760"]
+    # rows read, duplicates dropped, new, rows in store
+    assert cells(first.output)[2:] == ["5760", "0", "5760", "5760"]
+    assert cells(again.output)[2:] == ["5760", "0", "0", "5760"]
+
+
+def test_import_says_how_many_exact_duplicates_it_dropped(tmp_path: Path) -> None:
+    lines = (OHLCV_DIR / "bittrex_ETH_BTC-5m.csv").read_text().splitlines()
+    doubled = tmp_path / "bittrex_ETH_BTC-5m.csv"
+    doubled.write_text("\n".join([*lines, *lines[1:4]]) + "\n")  # three candles recorded twice
+    r = run("data", "import", str(doubled), "--datadir", str(tmp_path / "store"))
+    assert r.exit_code == 0, r.output
+    row = next(line for line in r.output.splitlines() if "bittrex_ETH_BTC-5m.csv" in line)
+    assert [c.strip() for c in row.strip("│ ").split("│")][2:] == ["5763", "3", "5760", "5760"]
 
 
 def test_check_json_reports_readme_gaps_and_exit_0(full_store: Path) -> None:

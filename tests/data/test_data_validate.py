@@ -168,3 +168,15 @@ def test_tiny_inputs(n: int, ohlcv_dir: Path) -> None:
 def test_fast_median_is_numpys(a: np.ndarray) -> None:
     got, want = median(a), float(np.median(a)) if len(a) else float("nan")
     assert got == want or (np.isnan(got) and np.isnan(want))
+
+
+def test_zero_volume_candles_are_a_warning_with_their_count(ohlcv_dir: Path) -> None:
+    eth = load(ohlcv_dir, "bittrex_ETH_BTC-5m.csv")
+    before = int((eth.volume == 0).sum())
+    volume = eth.volume.copy()
+    volume[[7, 8, 9]] = 0.0
+    r = check(_with(eth, volume=volume), "5m")
+    zero = [i for i in r.issues if i.kind == "zero_volume"]
+    assert len(zero) == 1 and zero[0].severity == "warning"
+    assert zero[0].count == before + 3
+    assert r.errors == []  # a real, thin market: reported, not fatal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,10 @@ from rich.console import Console
 from aitrader.config import Settings, load_settings
 
 console = Console()
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    # piped or captured output: rich would assume 80 columns and cut the data tables' timestamps
+    # and counts into ellipses; a log or a `| less` has room (COLUMNS still wins when set)
+    console.width = 160
 
 ConfigOption = Annotated[
     Path | None,

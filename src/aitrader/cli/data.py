@@ -23,7 +23,7 @@ from aitrader.config import Settings
 from aitrader.core.errors import AitraderError, DataError
 from aitrader.core.symbols import parse_dataset_name, split_symbol
 from aitrader.core.time import ms_to_iso, parse_time, timeframe_to_ms
-from aitrader.data.csv_io import read_ohlcv_csv
+from aitrader.data.csv_io import read_ohlcv_csv_counted
 from aitrader.data.store import DatasetInfo, HistoryStore
 from aitrader.data.validate import Report, check
 
@@ -67,10 +67,10 @@ def import_(
     for f in files:
         name = parse_dataset_name(f)
         plans.append((f, exchange or name.exchange, name))
-    table = Table("file", "dataset", "rows read", "new", "rows in store")
+    table = Table("file", "dataset", "rows read", "duplicates dropped", "new", "rows in store")
     for done, (f, ex, name) in enumerate(plans):
         try:
-            ohlcv = read_ohlcv_csv(f)
+            ohlcv, duplicates = read_ohlcv_csv_counted(f)
         except DataError as e:
             note = f" ({done} earlier file(s) were imported)" if done else " (nothing was imported)"
             raise DataError(f"{e}{note}") from None
@@ -78,7 +78,7 @@ def import_(
         info = store.info(ex, name.symbol, name.timeframe, name.kind)
         rows = info.rows if info else 0
         dataset = f"{ex} {name.symbol} {name.timeframe} {name.kind}"
-        table.add_row(f.name, dataset, str(len(ohlcv)), str(added), str(rows))
+        table.add_row(f.name, dataset, str(len(ohlcv) + duplicates), str(duplicates), str(added), str(rows))
     console.print(table)
 
 

@@ -110,6 +110,15 @@ def _lines_of_timestamp(path: Path, ts: int) -> list[int]:
 
 def read_ohlcv_csv(path: str | Path) -> OHLCV:
     """Read a `.csv`/`.csv.gz` candle file; raises DataError naming file, line and problem."""
+    return read_ohlcv_csv_counted(path)[0]
+
+
+def read_ohlcv_csv_counted(path: str | Path) -> tuple[OHLCV, int]:
+    """`read_ohlcv_csv` plus how many exact duplicate rows were dropped, so an import can say so.
+
+    A timestamp repeated with *identical* values is the same candle recorded twice (a download
+    overlap); it is kept once. Repeated with different values it is a conflict: DataError.
+    """
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: file not found")
@@ -141,10 +150,10 @@ def read_ohlcv_csv(path: str | Path) -> OHLCV:
     return _sorted_unique(ohlcv, p)
 
 
-def _sorted_unique(ohlcv: OHLCV, path: Path) -> OHLCV:
+def _sorted_unique(ohlcv: OHLCV, path: Path) -> tuple[OHLCV, int]:
     ts = ohlcv.ts
     if len(ts) < 2 or bool(np.all(ts[1:] > ts[:-1])):
-        return ohlcv
+        return ohlcv, 0
     order = np.argsort(ts, kind="stable")
     cols = [c[order] for c in (ohlcv.ts, ohlcv.open, ohlcv.high, ohlcv.low, ohlcv.close, ohlcv.volume)]
     dup = np.flatnonzero(cols[0][1:] == cols[0][:-1]) + 1  # second of each equal pair
@@ -162,7 +171,7 @@ def _sorted_unique(ohlcv: OHLCV, path: Path) -> OHLCV:
         keep = np.ones(len(cols[0]), dtype=bool)
         keep[dup] = False
         cols = [c[keep] for c in cols]
-    return OHLCV.from_arrays(*cols)
+    return OHLCV.from_arrays(*cols), len(dup)
 
 
 def _plain_decimals(values: FloatArray, nan_as_empty: bool = False) -> pa.Array:

@@ -2,7 +2,8 @@
 
 Errors are things no real exchange candle can be: duplicate or unsorted or off-grid timestamps, NaN
 or non-positive prices, high below the body or low above it, negative volume. Warnings are real
-but worth knowing: gaps (missing candle intervals, e.g. minutes without trades) and outliers.
+but worth knowing: gaps (missing candle intervals, e.g. minutes without trades), zero-volume
+candles, NaN volume and outliers.
 
 Outliers: a close-to-close move larger than a threshold. By default the threshold comes from the
 pair's *own* volatility: `sigmas` robust standard deviations of its log returns, where the robust
@@ -230,6 +231,9 @@ def check(
         issues.append(_rows_issue("error", "bad_volume", ts, np.isinf(v), "infinite volume"))
     if kind != "mark":
         issues.append(_rows_issue("warning", "missing_volume", ts, np.isnan(v), "no volume (NaN)"))
+        # a printed candle with nothing traded: real on thin pairs, but a strategy's volume
+        # filters and VWAP read it as "no market", so the operator should know where
+        issues.append(_rows_issue("warning", "zero_volume", ts, v == 0, "zero volume"))
 
     # --- gaps, on the sorted unique grid positions
     g = s_ts - (s_ts - off) % tf  # grid slot of each candle, still sorted
