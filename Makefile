@@ -37,10 +37,11 @@ pytest: $(STAMP) system-deps
 
 test: lint typecheck pytest
 
+# every benchmark runs and prints its figures; the target fails at the end if any missed a target
 bench: $(STAMP)
-	$(BIN)/python bench/data.py
-	@for b in signals backtest live api ml; do \
-	  if [ -f bench/$$b.py ]; then $(BIN)/python bench/$$b.py || exit 1; fi; done
+	@failed=""; for b in data indicators signals backtest live api ml; do \
+	  if [ -f bench/$$b.py ]; then echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || failed="$$failed $$b"; fi; done; \
+	  if [ -n "$$failed" ]; then echo "targets missed or errors in:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info src/*.egg-info

@@ -379,7 +379,7 @@ async def ws_client(
         stats.dropped += span - len(unique)
 
 
-def main() -> None:
+def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=500)
     p.add_argument("--rps", type=int, default=1000)
@@ -390,7 +390,8 @@ def main() -> None:
         print(f"{k:24} {json.dumps(v) if not isinstance(v, str) else v}")
     ok = result["rest_p99_ms"] < 50 and result["ws_updates_dropped"] == 0  # type: ignore[operator]
     print(f"targets (REST p99 < 50 ms, no dropped WS updates): {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1  # a missed target is a failed run, as in the other benchmarks
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -99,3 +99,19 @@ def test_data_commands_default_to_the_configs_datadir(tmp_path: Path) -> None:
     assert [(d["pair"], d["timeframe"]) for d in json.loads(r.output)] == [("ETH/BTC", "5m")]
     elsewhere = runner.invoke(app, ["data", "list", "--json", "--datadir", str(tmp_path / "empty")])
     assert "ETH/BTC" not in elsewhere.output  # --datadir beats the config
+
+
+def test_run_refuses_a_public_api_bind_without_tls(tmp_path: Path) -> None:
+    cfg = tmp_path / "public.yaml"
+    cfg.write_text("api:\n  host: 0.0.0.0\n")
+    p = subprocess.run(
+        [sys.executable, "-m", "aitrader.cli.main", "run", "--mode", "paper", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode != 0
+    assert "Traceback" not in p.stderr
+    line = p.stderr.strip()
+    assert line.startswith("error:") and "without TLS" in line and "--insecure-public" in line
+    assert "session" not in p.stdout  # refused before anything started

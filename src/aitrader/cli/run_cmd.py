@@ -3,7 +3,8 @@
 paper = live market data from the exchange (`exchange.api_url`/`ws_url` may point at our simulator)
 and the simulated venue on those prices; live = the same with orders on the exchange (credentials
 from AITRADER_SECRET_EXCHANGE_KEY / AITRADER_SECRET_EXCHANGE_SECRET). The API binds 127.0.0.1 unless
-configured otherwise (a public bind needs TLS, as for `aitrader api`).
+configured otherwise; a public bind needs `api.tls_certfile`/`api.tls_keyfile` (then it serves
+HTTPS) or `--insecure-public`, as for `aitrader api`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ def run(
     ] = None,
     api: Annotated[bool, typer.Option("--api/--no-api", help="Serve the API and dashboard.")] = True,
     port: Annotated[int | None, typer.Option("--port", help="API port (default: api.port).")] = None,
+    insecure_public: Annotated[
+        bool,
+        typer.Option("--insecure-public", help="Allow a non-loopback API bind without TLS (behind a TLS proxy)."),
+    ] = False,
     duration: Annotated[
         float | None,
         typer.Option("--duration", help="Stop after this many seconds (default: run until Ctrl-C)."),
@@ -39,7 +44,7 @@ def run(
     if chosen not in ("paper", "live"):
         raise ConfigError(f"--mode must be paper or live, not {chosen!r} (backtests: `aitrader backtest`)")
     if api:
-        check_bind(settings.api.host, settings.api, insecure_public=False)
+        check_bind(settings.api.host, settings.api, insecure_public)
     console.print(
         f"aitrader {chosen} session: {settings.exchange.name} {', '.join(settings.exchange.pairs)} "
         f"{settings.data.timeframe}, tenant {settings.tenant} (Ctrl-C to stop)",

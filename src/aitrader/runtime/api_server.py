@@ -35,10 +35,13 @@ async def serve_api(
 
     app = build_app(settings, db, commands=commands)
     host = settings.api.host
+    tls = settings.api.tls_certfile is not None and settings.api.tls_keyfile is not None
     config = uvicorn.Config(
         app,
         host=host,
         port=port or settings.api.port,
+        ssl_certfile=str(settings.api.tls_certfile) if tls else None,
+        ssl_keyfile=str(settings.api.tls_keyfile) if tls else None,
         log_level="warning",
         proxy_headers=False,
         lifespan="on",
@@ -52,7 +55,7 @@ async def serve_api(
                 raise OSError(f"API server stopped before serving on {host}:{config.port}")
             await asyncio.sleep(0.05)
         if ready is not None:
-            ready(f"http://{host}:{config.port}")
+            ready(f"{'https' if tls else 'http'}://{host}:{config.port}")
         await asyncio.shield(task)  # cancelling us must not cancel uvicorn mid-request: it exits below
     finally:
         server.should_exit = True
