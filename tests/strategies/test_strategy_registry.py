@@ -114,3 +114,40 @@ def test_missing_env_dir_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv(registry.ENV_PATH, str(tmp_path / "absent"))
     with pytest.raises(StrategyError, match="not a directory"):
         registry.available()
+
+
+def _install_plugin(root: Path, target: str, name: str = "plugin_one") -> None:
+    """A real installed distribution (a .dist-info with entry_points.txt) on sys.path: what `pip
+    install` of a package declaring `[project.entry-points."aitrader.strategies"]` leaves behind."""
+    pkg = root / "aitrader_plugin_pkg"
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text(USER_FILE.format(name=name) + "\nNOT_A_STRATEGY = 42\n")
+    info = root / "aitrader_plugin_pkg-1.0.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: aitrader-plugin-pkg\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{registry.ENTRY_POINT_GROUP}]\n{name} = {target}\n")
+
+
+def test_entry_point_plugins_are_discovered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _install_plugin(tmp_path / "site", "aitrader_plugin_pkg:CloseOverOpen")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    entry = registry.discover()["plugin_one"]
+    assert entry.source == "entry point plugin_one (aitrader_plugin_pkg:CloseOverOpen)"
+    assert registry.create("plugin_one", {"lag": 3}).p["lag"] == 3
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("aitrader_plugin_pkg:NOT_A_STRATEGY", "is not a Strategy subclass"),
+        ("aitrader_plugin_pkg:Missing", "failed to load: AttributeError"),
+        ("no_such_module_xyz:Thing", "failed to load: ModuleNotFoundError"),
+    ],
+)
+def test_broken_entry_point_is_an_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, target: str, problem: str
+) -> None:
+    _install_plugin(tmp_path / "site", target, name="broken_one")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    with pytest.raises(StrategyError, match=rf"entry point broken_one \({target}\) {problem}"):
+        registry.discover()
