@@ -68,6 +68,11 @@ class ConfluenceConfig(_Section):
     atr_period: int = Field(default=14, ge=2)
     higher_timeframe: str | None = "1h"
     use_orderbook: bool = True
+    # live path: one strategy's streaming update over this many ms is dropped for that candle (as if
+    # it said nothing), counted in aitrader_strategy_timeouts_total and named in the decision's
+    # reasons; every update's time goes to aitrader_strategy_runtime_seconds. None: unbounded and
+    # untimed. Backtests compute vectorised over the whole history and are not bounded by it.
+    strategy_budget_ms: float | None = Field(default=250.0, gt=0)
 
 
 class RiskConfig(_Section):

@@ -20,6 +20,7 @@ from aitrader.confluence import Confluence, Microstructure
 from aitrader.core.candles import OHLCV, Candle
 from aitrader.core.decisions import Decision
 from aitrader.core.errors import ConfigError, StrategyError
+from aitrader.metrics import REGISTRY
 from aitrader.strategies import Signals, Strategy, registry
 from aitrader.strategies.sample import load_ohlcv_csv, sample_path
 from aitrader.strategies.timeframes import infer_timeframe_ms, resample, tf_ms
@@ -179,6 +180,23 @@ def test_over_budget_fallback_is_dropped_like_a_timeout(btc: OHLCV) -> None:
     out = [stream.update(bar) for bar in rows(btc.slice(0, 30))]
     assert all(d is not None for d in out)  # a timeout is always reported
     assert all("slow_user: timed out, signals dropped" in d.reasons for d in out if d is not None)
+
+
+def test_the_configured_budget_bounds_and_times_every_update(btc: OHLCV) -> None:
+    def sample(metric: str, name: str) -> float:
+        return REGISTRY.get_sample_value(metric, {"strategy": name}) or 0.0
+
+    before = {n: sample("aitrader_strategy_runtime_seconds_count", n) for n in ("ema_cross", "slow_user")}
+    timeouts = sample("aitrader_strategy_timeouts_total", "slow_user")
+    cfg = ConfluenceConfig(strategy_budget_ms=1.0)  # from config, as a session builds it
+    stream = Confluence(cfg, [(registry.create("ema_cross"), 1.0), (Slow(), 1.0)]).streamer("BTC/USDT")
+    out = [stream.update(bar) for bar in rows(btc.slice(0, 12))]
+    assert all(d is not None and "slow_user: timed out, signals dropped" in d.reasons for d in out)
+    for n in ("ema_cross", "slow_user"):  # every update of every strategy is observed
+        assert sample("aitrader_strategy_runtime_seconds_count", n) == before[n] + 12
+    assert sample("aitrader_strategy_timeouts_total", "slow_user") == timeouts + 12
+    unbounded = Confluence(ConfluenceConfig(strategy_budget_ms=None), [(Slow(), 1.0)]).streamer("X/Y")
+    assert all(unbounded.update(bar) is None for bar in rows(btc.slice(0, 3)))  # never dropped
 
 
 def test_refuses_lookahead_and_disorder(btc: OHLCV) -> None:

@@ -27,7 +27,7 @@ def run(
     port: Annotated[int | None, typer.Option("--port", help="API port (default: api.port).")] = None,
     insecure_public: Annotated[
         bool,
-        typer.Option("--insecure-public", help="Allow a non-loopback API bind without TLS (behind a TLS proxy)."),
+        typer.Option("--insecure-public", help="Allow a public API bind without TLS (behind a TLS proxy)."),
     ] = False,
     duration: Annotated[
         float | None,

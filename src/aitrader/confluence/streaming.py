@@ -18,8 +18,10 @@ the single reason "no strategy signalled on this bar"). Quiet bars still update 
   candle's ts, e.g. `Microstructure.from_book`); without a row the bar has no micro factor, exactly
   as evaluate treats a bar whose row is missing.
 * Strategies without their own streamer run through `WindowedStream` (compute over the trailing
-  `history` window, O(history)); with `budget_ms` set such a slow update is dropped like a timed-out
-  strategy in `run_strategies`, reported in the reasons and in `aitrader_strategy_timeouts_total`.
+  `history` window, O(history)). With a budget (`Confluence(budget_ms=...)`, else config
+  `confluence.strategy_budget_ms`) every update is timed into `aitrader_strategy_runtime_seconds`
+  and one over it is dropped like a timed-out strategy in `run_strategies`, reported in the reasons
+  and in `aitrader_strategy_timeouts_total`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from aitrader.core.candles import Candle
 from aitrader.core.decisions import Decision
 from aitrader.core.errors import ConfigError, StrategyError
 from aitrader.indicators.streaming import ATR, EMA
-from aitrader.metrics import STRATEGY_TIMEOUTS
+from aitrader.metrics import STRATEGY_RUNTIME_SECONDS, STRATEGY_TIMEOUTS
 from aitrader.strategies.streaming import QUIET, StreamSignal
 from aitrader.strategies.timeframes import tf_ms
 
@@ -80,7 +82,12 @@ class ConfluenceStream:
         self._h_trend = 0
         self._h_last_ts: int | None = None
         self._last_ts: int | None = None
-        self._budget_s = None if confluence.budget_ms is None else confluence.budget_ms / 1000.0
+        budget_ms = confluence.budget_ms if confluence.budget_ms is not None else cfg.strategy_budget_ms
+        self._budget_s = None if budget_ms is None else budget_ms / 1000.0
+        # metric children resolved once: `.labels()` per update would cost more than most updates
+        names = [s.name for s in self.strategies]
+        self._runtime = [STRATEGY_RUNTIME_SECONDS.labels(strategy=n) for n in names]
+        self._timeouts = [STRATEGY_TIMEOUTS.labels(strategy=n) for n in names]
 
     def update(
         self,
@@ -107,12 +114,14 @@ class ConfluenceStream:
         if self._budget_s is None:
             return [s.update(candle) for s in self._streams], []
         out, late = [], []
-        for strategy, stream in zip(self.strategies, self._streams, strict=True):
+        for i, stream in enumerate(self._streams):
             t0 = time.perf_counter()
             sig = stream.update(candle)
-            over = time.perf_counter() - t0 > self._budget_s
+            elapsed = time.perf_counter() - t0
+            self._runtime[i].observe(elapsed)
+            over = elapsed > self._budget_s
             if over:
-                STRATEGY_TIMEOUTS.labels(strategy=strategy.name).inc()
+                self._timeouts[i].inc()
             out.append(QUIET if over else sig)
             late.append(over)
         return out, late if any(late) else []
