@@ -23,7 +23,7 @@ _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 # --- engine --------------------------------------------------------------------------------------
 SCAN_LOOP_SECONDS = Histogram(
     "aitrader_scan_loop_seconds",
-    "Wall time of one engine scan over all pairs (candle in -> decisions out).",
+    "Wall time from one closed candle of one pair to its decision (strategies + confluence).",
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )

@@ -15,6 +15,7 @@ from aitrader.backtest.runner import BacktestSpec, run_backtest
 from aitrader.confluence import Confluence
 from aitrader.core.candles import OHLCV
 from aitrader.data.resample import resample
+from aitrader.metrics import REGISTRY
 from aitrader.runtime.session import Session, SessionOptions
 from aitrader.storage.db import make_engine
 from aitrader.venues.markets import MarketRegistry
@@ -44,6 +45,7 @@ async def test_backtest_and_paper_make_the_same_decisions_and_trades(tmp_path: P
     settings = settings_for(sim, pairs, f"sqlite:///{tmp_path / 'paper.db'}")
     markets = MarketRegistry.load("bittrex")  # the backtest's market rules, for both runs
     session = Session(settings, db, SessionOptions(mode="paper", markets=markets, keep_decisions=True))
+    scans = REGISTRY.get_sample_value("aitrader_scan_loop_seconds_count") or 0.0
     task = asyncio.create_task(session.run(install_signals=False))
     try:
         await eventually(lambda: "engine" in session.supervisor.names(), what="session start")
@@ -57,6 +59,10 @@ async def test_backtest_and_paper_make_the_same_decisions_and_trades(tmp_path: P
             task.cancel()
         await sim.stop()
     assert result.candles == 2 * (N - 1)
+    # every candle's decision latency is in the scan-loop histogram (the /metrics figure)
+    evaluated = session.decisions.evaluated
+    assert evaluated >= 2 * (N - 1) - 2
+    assert REGISTRY.get_sample_value("aitrader_scan_loop_seconds_count") == scans + evaluated
     closed = {s.symbol: _ohlcv(s, N - 1) for s in feeds}
 
     # decisions: the vectorised confluence over the whole history, bar by bar

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select, text
 from storage_helpers import make_decision, make_order
 
 from aitrader.core.orders import OrderStatus
+from aitrader.metrics import REGISTRY
 from aitrader.storage.db import make_engine
 from aitrader.storage.records import MetricSample
 from aitrader.storage.repository import TenantSession, tenant_scope
@@ -44,9 +45,13 @@ async def test_ten_thousand_writes_from_many_producers_land_exactly_once(migrate
     writer = StorageWriter(migrated, max_batch=50, max_delay_s=0.1, max_queue=500)
     writer.start()
 
+    depths: list[float] = []
+
     async def producer(p: int) -> None:
         for i in range(500):
             await writer.put("t" if p % 2 else "u", _metric_op(p * 1000 + i))
+            if i % 50 == 0:
+                depths.append(REGISTRY.get_sample_value("aitrader_db_write_queue_depth") or 0.0)
 
     await asyncio.gather(*(producer(p) for p in range(20)))
     await writer.close()
@@ -61,6 +66,8 @@ async def test_ten_thousand_writes_from_many_producers_land_exactly_once(migrate
     assert writer.stats.written == 10_000 and writer.stats.failed == 0
     assert writer.stats.batches <= 10_000 // 10  # it really batched
     assert writer.queue_depth == 0
+    assert max(depths) > 50  # the gauge saw the backlog while producers outran the writer...
+    assert REGISTRY.get_sample_value("aitrader_db_write_queue_depth") == 0  # ...and its end
 
 
 async def test_close_drains_everything_and_then_refuses(migrated: Engine) -> None:

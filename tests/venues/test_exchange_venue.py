@@ -25,6 +25,7 @@ from live_rig import (
 from aitrader.core.orders import OrderPurpose, OrderStatus, OrderType, Side
 from aitrader.core.ports import OrderUpdate
 from aitrader.execution.order_manager import OrderManager
+from aitrader.metrics import REGISTRY
 
 D = Decimal
 
@@ -35,9 +36,13 @@ def test_market_order_acknowledged_filled_and_balances_follow() -> None:
         venue = new_venue(sim, acc.api_key, acc.secret)
         try:
             om = OrderManager(venue, SimTime(sim))
+            acks = REGISTRY.get_sample_value("aitrader_order_roundtrip_seconds_count", {"venue": "kraken"})
             order = om.submit(request("at-1", Side.BUY, "0.5"))
             pump(om, venue, lambda: order.status is OrderStatus.OPEN)
             assert order.venue_id is not None
+            # the acknowledgement's round trip is in the order-latency histogram
+            after = REGISTRY.get_sample_value("aitrader_order_roundtrip_seconds_count", {"venue": "kraken"})
+            assert after == (acks or 0.0) + 1
             sim.advance(FIVE_MIN)
             pump(om, venue, lambda: order.status is OrderStatus.FILLED)
             (remote,) = sim_orders(sim, acc.api_key)

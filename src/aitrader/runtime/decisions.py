@@ -39,6 +39,7 @@ from aitrader.core.candles import Candle
 from aitrader.core.decisions import Decision
 from aitrader.core.ports import CandleClosed
 from aitrader.core.time import timeframe_to_ms
+from aitrader.metrics import SCAN_LOOP_SECONDS
 from aitrader.runtime.feed import LiveFeed
 
 
@@ -156,6 +157,7 @@ class StreamingDecisions:
                 return None
             took_ms = (time.perf_counter() - t0) * 1000.0
         self.runtime_ms += took_ms
+        SCAN_LOOP_SECONDS.observe(took_ms / 1000.0)
         self.evaluated += 1
         if d is None:  # no strategy signalled: evaluate's direction-0 decision
             c = event.candle

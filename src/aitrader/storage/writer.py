@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from aitrader.core.errors import AitraderError
+from aitrader.metrics import DB_WRITE_QUEUE_DEPTH
 from aitrader.storage.db import WRITE_OPTIONS
 from aitrader.storage.repository import TenantSession, check_tenant_id, flush_writes, session_factory
 
@@ -173,6 +174,7 @@ class StorageWriter:
                         barriers.append(nxt)
                         break
                     batch.append(nxt)
+            DB_WRITE_QUEUE_DEPTH.set(self._queue.qsize())  # what waits behind this batch
             if batch:
                 try:
                     errors = await asyncio.to_thread(self._write_batch, batch)
@@ -180,6 +182,7 @@ class StorageWriter:
                     log.exception("storage writer: batch crashed")
                     errors = [e] * len(batch)
                 self._settle(batch, errors)
+                DB_WRITE_QUEUE_DEPTH.set(self._queue.qsize())
             for b in barriers:
                 stop = stop or b.stop
                 if not b.future.done():

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,6 +40,7 @@ from aitrader.core.ports import VenueEvent
 from aitrader.execution.retries import ErrorKind, RetriesExhausted, RetryPolicy, classify, retry_idempotent
 from aitrader.execution.tracking import OrderTracker
 from aitrader.execution.trailing import TriggerBook
+from aitrader.metrics import ORDER_ROUNDTRIP_SECONDS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -303,6 +305,7 @@ class CcxtVenue:
         while True:
             attempt += 1
             self.stats.create_calls += 1
+            sent = time.perf_counter()
             try:
                 created = await self.client.create_order(
                     req.symbol,
@@ -336,6 +339,7 @@ class CcxtVenue:
                     )
                     return
                 continue
+            ORDER_ROUNDTRIP_SECONDS.labels(venue=str(self.client.id)).observe(time.perf_counter() - sent)
             venue_id = created.get("id")
             self.tracker.ack(cid, venue_id, self.clock.now())
             if created.get("status") is not None:
