@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Generator
+from typing import Any
 
 import uvicorn
 from sqlalchemy import Engine
@@ -30,10 +31,14 @@ async def serve_api(
     commands: CommandQueue,
     port: int | None = None,
     ready: Callable[[str], None] | None = None,
+    on_app: Callable[[Any], None] | None = None,
 ) -> None:
+    """Serve until cancelled; `on_app(app)` sees the built app first (its `state.telegram` handle)."""
     from aitrader.api.wiring import build_app
 
     app = build_app(settings, db, commands=commands)
+    if on_app is not None:
+        on_app(app)
     host = settings.api.host
     tls = settings.api.tls_certfile is not None and settings.api.tls_keyfile is not None
     config = uvicorn.Config(

@@ -15,6 +15,7 @@ queues (`StorageWriter.put` waits only when its queue is full).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -108,6 +109,9 @@ class Persister:
         self.writer = writer
         self.venue = venue  # the inner venue: asked for live trailing-stop levels when it can tell
         self.trail = trail
+        # told about each step's new fills once they are queued for storage (Telegram notifications);
+        # must not block or raise: it runs on the engine's path
+        self.on_fills: Callable[[list[Fill]], None] | None = None
         self._sig: dict[str, tuple[Any, ...]] = {}
         self._fills: dict[str, int] = {}
         self._ledger_n = 0
@@ -231,6 +235,8 @@ class Persister:
         if not w.empty and self.writer is not None:
             self.steps += 1
             await self.writer.put(self.tenant_id, w, label=f"step:{now}")
+        if w.fills and self.on_fills is not None:
+            self.on_fills(w.fills)
         return w
 
 

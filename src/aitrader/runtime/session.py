@@ -27,7 +27,7 @@ import functools
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from aitrader.core.commands import AnyCommand, CommandQueue, CommandResult, Upda
 from aitrader.core.decisions import Decision
 from aitrader.core.errors import ConfigError
 from aitrader.core.ids import ClientIdGenerator
+from aitrader.core.orders import Fill
 from aitrader.core.ports import Venue
 from aitrader.core.time import now_ms
 from aitrader.data.cache import CandleCache
@@ -74,6 +75,7 @@ from aitrader.venues.simulated import SimulatedVenue
 if TYPE_CHECKING:  # the ML stack (scikit-learn, numba) is imported only when ml.enabled
     from aitrader.ml.gate import GatedDecision
     from aitrader.ml.runtime import SessionGate
+    from aitrader.telegram.notify import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,8 @@ class Session:
         self.cursor: dict[str, int] = {}
         self.restored = Restored()
         self.stop_reason = ""
+        self.notifier: Notifier | None = None  # the served API's Telegram bot, when enabled
+        self._sends: set[asyncio.Task[int]] = set()  # notifications in flight (kept from the GC)
         # built by `assemble`
         self.engine: Engine
         self.risk: RiskManager
@@ -234,6 +238,7 @@ class Session:
         self._restore_limits(risk)
         self.restored = replay(snap, self.engine, venue_ledger)
         self.persister = Persister(self.tenant, self.engine, None, self.venue, bt.trailing_stop)
+        self.persister.on_fills = self._on_fills
         self.persister.mark_written(snap.positions, ledger=snap.start is not None)
         if self.opts.mode == "paper":
             resume_paper(snap, self.engine, self.venue, clock.now(), self.restored)
@@ -246,7 +251,7 @@ class Session:
                 WallClock(),
                 sink=inbox.inject,
                 interval_ms=s.execution.reconcile_interval_ms,
-                on_alert=lambda d: log.warning("reconcile %s %s: %s", d.kind, d.symbol, d.detail),
+                on_alert=lambda d: self._on_alert(f"reconcile {d.kind} {d.symbol}: {d.detail}"),
             )
             await asyncio.to_thread(self.reconciler.run)  # before anything trades
         self._start = start
@@ -380,7 +385,33 @@ class Session:
     async def _api(self, ctx: TaskContext) -> None:
         from aitrader.runtime.api_server import serve_api
 
-        await serve_api(self.settings, self.db, self.commands, self.opts.api_port, self.opts.api_ready)
+        await serve_api(
+            self.settings, self.db, self.commands, self.opts.api_port, self.opts.api_ready, self._attach_api
+        )
+
+    # ------------------------------------------------------------------ notifications
+    def _attach_api(self, app: Any) -> None:
+        """The served app's Telegram bot (when enabled) gets this session's fills and alerts."""
+        handle = getattr(app.state, "telegram", None)
+        self.notifier = handle.notifier if handle is not None else None
+
+    def _notify(self, send: Callable[[], Coroutine[Any, Any, int]]) -> None:
+        """Fire and forget: a slow or unreachable Bot API never holds the engine (Notifier never raises)."""
+        task = asyncio.get_running_loop().create_task(send())
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    def _on_fills(self, fills: list[Fill]) -> None:
+        notifier = self.notifier
+        if notifier is not None:
+            for f in fills:
+                self._notify(functools.partial(notifier.fill, f))
+
+    def _on_alert(self, text: str) -> None:
+        log.warning("%s", text)
+        notifier = self.notifier
+        if notifier is not None:
+            self._notify(functools.partial(notifier.alert, text))
 
     # ------------------------------------------------------------------ run
     async def run(self, *, install_signals: bool = True) -> SessionResult:
