@@ -33,8 +33,9 @@ from typing import Any
 
 from aitrader.core.candles import OHLCV, Candle
 from aitrader.core.ports import CandleClosed
-from aitrader.core.time import timeframe_to_ms
+from aitrader.core.time import now_ms, timeframe_to_ms
 from aitrader.data.cache import CandleCache
+from aitrader.data.live.staleness import StalenessTracker
 from aitrader.engine.interest import Interest
 from aitrader.runtime.clock import MarketClock
 
@@ -71,6 +72,9 @@ class LiveFeed:
         self._changed = asyncio.Event()
         self.updates = 0
         self.on_closed: Callable[[CandleClosed], object] | None = None
+        # per-pair freshness of the candle stream in wall time, touched on every update path (REST
+        # warm-up and each WebSocket message); the session checks it for entries and alerts
+        self.staleness: StalenessTracker | None = None
 
     # ------------------------------------------------------------------ filling the cache
     async def warm_up(self, resume_after: Mapping[str, int] | None = None) -> int:
@@ -82,6 +86,8 @@ class LiveFeed:
         for s in self.symbols:
             known = resume_after is not None and s in resume_after
             self._resume_after[s] = resume_after[s] if resume_after is not None and known else 2**62
+            if self.staleness is not None:
+                self.staleness.expect(s, "ohlcv", now_ms())
             rows = await self.exchange.fetch_ohlcv(s, self.timeframe, limit=self.warmup)
             queued += self._ingest(s, rows)
             if not known:  # first start: history fills the window only; trading starts with the stream
@@ -103,6 +109,8 @@ class LiveFeed:
             self._ingest(symbol, rows)
 
     def _ingest(self, symbol: str, rows: Sequence[Sequence[Any]]) -> int:
+        if self.staleness is not None:
+            self.staleness.touch(symbol, "ohlcv", now_ms())
         n = 0
         last = self._resume_after.get(symbol, -1)
         for r in rows:

@@ -45,8 +45,9 @@ from aitrader.core.errors import ConfigError
 from aitrader.core.ids import ClientIdGenerator
 from aitrader.core.orders import Fill
 from aitrader.core.ports import Venue
-from aitrader.core.time import now_ms
+from aitrader.core.time import now_ms, timeframe_to_ms
 from aitrader.data.cache import CandleCache
+from aitrader.data.live.staleness import StalenessTracker
 from aitrader.engine.engine import Engine
 from aitrader.execution.nonce import PersistentNonce, install_nonce
 from aitrader.execution.reconcile import Reconciler
@@ -57,6 +58,7 @@ from aitrader.runtime.clock import MarketClock
 from aitrader.runtime.commands import CommandHandler
 from aitrader.runtime.decisions import StreamingDecisions
 from aitrader.runtime.feed import LiveFeed
+from aitrader.runtime.fresh import FreshEntries
 from aitrader.runtime.persist import CURSOR_KEY, IDS_KEY, RESTORED_KEY, RUNTIME_NS, START_KEY, Persister
 from aitrader.runtime.restore import Restored, Snapshot, load_snapshot, replay, resume_paper
 from aitrader.runtime.state import StatePublisher
@@ -226,7 +228,11 @@ class Session:
             clock=clock,
             feed=self.feed,
             venue=self.venue,
-            decisions=self.decisions if self.ml is None else self.ml.gated,
+            decisions=FreshEntries(
+                self.decisions if self.ml is None else self.ml.gated,
+                self._staleness(),
+                on_blocked=lambda d: log.info("%s: entry withheld, market data is stale", d.symbol),
+            ),
             risk=risk,
             markets=markets,
             ledger=Ledger(balances, ts=int(start["ts"])),
@@ -363,6 +369,8 @@ class Session:
                     await asyncio.to_thread(self.reconciler.maybe_run)
                 self.engine._pump()
                 await self.persister.flush_step(self.engine.clock.now(), equity=False)
+            if self.feed.staleness is not None:
+                self.feed.staleness.check(now_ms(), self.pairs)  # alerts once per stale episode
             ctx.beat()
 
     async def _persist_step(self) -> None:
@@ -388,6 +396,22 @@ class Session:
         await serve_api(
             self.settings, self.db, self.commands, self.opts.api_port, self.opts.api_ready, self._attach_api
         )
+
+    def _staleness(self) -> StalenessTracker:
+        """Wall-time freshness of each pair's candle stream (data.stale_after_ms, default three
+        candle intervals); the feed touches it, entries and the alert read it."""
+        limit = self.settings.data.stale_after_ms or 3 * timeframe_to_ms(self.timeframe)
+        tracker = StalenessTracker(limit, on_alert=self._on_stale)
+        self.feed.staleness = tracker
+        return tracker
+
+    def _on_stale(self, symbol: str, streams: tuple[str, ...], now: int) -> None:
+        last = [self.feed.staleness.last_update(symbol, s) if self.feed.staleness else None for s in streams]
+        ages = ", ".join(
+            f"{s} silent {(now - t) / 1000:.0f} s" if t is not None else f"{s} never updated"
+            for s, t in zip(streams, last, strict=True)
+        )
+        self._on_alert(f"{symbol}: market data is stale ({ages}); new entries are blocked until it resumes")
 
     # ------------------------------------------------------------------ notifications
     def _attach_api(self, app: Any) -> None:
