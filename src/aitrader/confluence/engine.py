@@ -40,6 +40,7 @@ from aitrader.core.candles import OHLCV, FloatArray
 from aitrader.core.decisions import Decision
 from aitrader.core.errors import ConfigError, StrategyError
 from aitrader.indicators import atr, ema
+from aitrader.indicators.cache import indicator_cache
 from aitrader.strategies import registry
 from aitrader.strategies.base import Int8Array, Signals, Strategy, Style
 from aitrader.strategies.runner import run_strategies
@@ -109,7 +110,20 @@ class Confluence:
         *,
         timeframe: str | int | None = None,
     ) -> DecisionFrame:
-        """Decisions for every bar of `candles` (see the module docstring for the rule)."""
+        """Decisions for every bar of `candles` (see the module docstring for the rule); the
+        strategies, the regime filter and the stops share indicator results (`indicators.cache`)."""
+        with indicator_cache(candles, *([] if higher is None else [higher])):
+            return self._evaluate(symbol, candles, higher, higher_tf, micro, timeframe)
+
+    def _evaluate(
+        self,
+        symbol: str,
+        candles: OHLCV,
+        higher: OHLCV | None,
+        higher_tf: str | None,
+        micro: Microstructure | None,
+        timeframe: str | int | None,
+    ) -> DecisionFrame:
         n = len(candles)
         c = candles.close
         base_tf = timeframe if timeframe is not None else infer_timeframe_ms(candles.ts)

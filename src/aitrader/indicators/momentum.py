@@ -28,8 +28,10 @@ from aitrader.indicators._kernels import flows as _kf
 from aitrader.indicators._kernels import recursive as _kr
 from aitrader.indicators._kernels import windows as _kw
 from aitrader.indicators._util import as_float, as_floats, check_period, first_valid
+from aitrader.indicators.cache import cached
 
 
+@cached
 def rsi(close: npt.ArrayLike, period: int = 14) -> FloatArray:
     """Wilder's Relative Strength Index in [0, 100]; first value at index `period`."""
     a = as_float(close)
@@ -39,6 +41,7 @@ def rsi(close: npt.ArrayLike, period: int = 14) -> FloatArray:
     return out
 
 
+@cached
 def macd(
     close: npt.ArrayLike, fast: int = 12, slow: int = 26, signal: int = 9
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -54,6 +57,7 @@ def macd(
     return line, sig, hist
 
 
+@cached
 def stoch(
     high: npt.ArrayLike,
     low: npt.ArrayLike,
@@ -75,6 +79,7 @@ def stoch(
     return k, d
 
 
+@cached
 def cci(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: int = 20) -> FloatArray:
     """Commodity Channel Index over typical price; first value at index period-1."""
     h, lo, c = as_floats(high, low, close)

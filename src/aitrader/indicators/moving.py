@@ -24,8 +24,10 @@ from aitrader.core.candles import FloatArray
 from aitrader.indicators._kernels import recursive as _kr
 from aitrader.indicators._kernels import windows as _kw
 from aitrader.indicators._util import NO_OUTPUT, as_float, check_period, first_valid
+from aitrader.indicators.cache import cached
 
 
+@cached
 def sma(x: npt.ArrayLike, period: int) -> FloatArray:
     """Simple moving average; NaN for the first `period-1` bars."""
     a = as_float(x)
@@ -35,6 +37,7 @@ def sma(x: npt.ArrayLike, period: int) -> FloatArray:
     return out
 
 
+@cached
 def ema(x: npt.ArrayLike, period: int) -> FloatArray:
     """Exponential moving average (k = 2/(period+1)) seeded with the SMA of the first `period` values."""
     a = as_float(x)
@@ -44,6 +47,7 @@ def ema(x: npt.ArrayLike, period: int) -> FloatArray:
     return out
 
 
+@cached
 def wma(x: npt.ArrayLike, period: int) -> FloatArray:
     """Linearly weighted moving average (weights 1..period, newest heaviest)."""
     a = as_float(x)
@@ -53,6 +57,7 @@ def wma(x: npt.ArrayLike, period: int) -> FloatArray:
     return out
 
 
+@cached
 def rolling_std(x: npt.ArrayLike, period: int, ddof: int = 0) -> FloatArray:
     """Rolling standard deviation over `period` bars (ddof=0: population, like TA-Lib STDDEV)."""
     a = as_float(x)

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from aitrader.core.candles import FloatArray
 from aitrader.indicators._kernels import recursive as _kr
 from aitrader.indicators._util import NO_OUTPUT, as_floats, check_period, first_valid
+from aitrader.indicators.cache import cached
 
 
 def _dmi(
@@ -35,16 +36,19 @@ def _dmi(
     return outs[which]
 
 
+@cached
 def plus_di(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: int = 14) -> FloatArray:
     """+DI in [0, 100]; first value at index `period`."""
     return _dmi(high, low, close, period, 0)
 
 
+@cached
 def minus_di(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: int = 14) -> FloatArray:
     """-DI in [0, 100]; first value at index `period`."""
     return _dmi(high, low, close, period, 1)
 
 
+@cached
 def adx(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: int = 14) -> FloatArray:
     """Wilder's Average Directional Index in [0, 100]; first value at index 2*period-1."""
     return _dmi(high, low, close, period, 2)

@@ -21,9 +21,11 @@ from aitrader.core.candles import FloatArray
 from aitrader.indicators._kernels import recursive as _kr
 from aitrader.indicators._kernels import windows as _kw
 from aitrader.indicators._util import as_float, as_floats, check_period, first_valid
+from aitrader.indicators.cache import cached
 from aitrader.indicators.moving import ema
 
 
+@cached
 def true_range(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike) -> FloatArray:
     """True range; NaN at the first bar (no previous close)."""
     h, lo, c = as_floats(high, low, close)
@@ -32,6 +34,7 @@ def true_range(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike) ->
     return out
 
 
+@cached
 def atr(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: int = 14) -> FloatArray:
     """Wilder's Average True Range; first value at index `period`."""
     h, lo, c = as_floats(high, low, close)
@@ -41,6 +44,7 @@ def atr(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, period: i
     return out
 
 
+@cached
 def bbands(
     close: npt.ArrayLike, period: int = 20, nbdev: float = 2.0
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -52,6 +56,7 @@ def bbands(
     return up, mid, dn
 
 
+@cached
 def donchian(
     high: npt.ArrayLike, low: npt.ArrayLike, period: int = 20
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -63,6 +68,7 @@ def donchian(
     return up, mid, dn
 
 
+@cached
 def keltner(
     high: npt.ArrayLike,
     low: npt.ArrayLike,
@@ -81,6 +87,7 @@ def keltner(
     return mid + width, mid, mid - width
 
 
+@cached
 def percentile_rank(x: npt.ArrayLike, window: int) -> FloatArray:
     """Where the latest value sits among the `window` values ending at it, in [0, 1].
 

@@ -23,8 +23,10 @@ import numpy.typing as npt
 from aitrader.core.candles import FloatArray
 from aitrader.indicators._kernels import flows as _kf
 from aitrader.indicators._util import as_floats, check_period, first_valid
+from aitrader.indicators.cache import cached
 
 
+@cached
 def obv(close: npt.ArrayLike, volume: npt.ArrayLike) -> FloatArray:
     """On-Balance Volume; defined from the first bar."""
     c, v = as_floats(close, volume)
@@ -33,6 +35,7 @@ def obv(close: npt.ArrayLike, volume: npt.ArrayLike) -> FloatArray:
     return out
 
 
+@cached
 def mfi(
     high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, volume: npt.ArrayLike, period: int = 14
 ) -> FloatArray:
@@ -44,6 +47,7 @@ def mfi(
     return out
 
 
+@cached
 def vwap(
     ts: npt.ArrayLike,
     high: npt.ArrayLike,

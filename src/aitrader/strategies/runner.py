@@ -16,6 +16,7 @@ Two ways to enforce the budget:
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -70,7 +71,7 @@ def run_strategies(
         t0 = time.perf_counter()
         sig: Signals | None
         if threaded and budget_s is not None:
-            future = _pool().submit(strategy.compute, candles, informative)
+            future = _pool().submit(contextvars.copy_context().run, strategy.compute, candles, informative)
             try:
                 sig = future.result(timeout=budget_s)
             except FutureTimeout:
