@@ -34,6 +34,24 @@ class DataConfig(_Section):
     outlier_jump: dict[str, float] = Field(default_factory=dict)
     outlier_sigmas: float = Field(default=8.0, gt=0)
     stale_after_ms: int = Field(default=0, ge=0, description="0 = three candle intervals")
+    # per stream (ohlcv, ticker, book) overrides of stale_after_ms, e.g. {book: 30000}
+    stale_after_ms_per_stream: dict[str, int] = Field(default_factory=dict)
+    # paper/live sessions also stream each pair's ticker and top-`book_depth` order book; when
+    # streamed, a silent ticker or book blocks new entries like silent candles do
+    stream_ticker: bool = True
+    stream_book: bool = True
+    book_depth: int = Field(default=10, ge=1, le=1000)
+
+    @field_validator("stale_after_ms_per_stream")
+    @classmethod
+    def _streams(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(v) - {"ohlcv", "ticker", "book"})
+        if unknown:
+            raise ValueError(f"unknown streams {unknown} (expected ohlcv, ticker, book)")
+        bad = sorted(k for k, ms in v.items() if ms <= 0)
+        if bad:
+            raise ValueError(f"thresholds must be positive milliseconds: {bad}")
+        return v
 
     @field_validator("timeframe")
     @classmethod
@@ -109,6 +127,9 @@ class ExecutionConfig(_Section):
 class StorageConfig(_Section):
     url: str = "sqlite:///var/aitrader.db"
     retention_days: int = Field(default=90, ge=1)
+    # a paper/live session deletes decisions, metrics and equity snapshots older than retention_days
+    # of its market time this often (never orders, fills, ledger, positions or audit)
+    retention_interval_ms: int = Field(default=3_600_000, ge=60_000)
 
 
 class ApiConfig(_Section):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ def settings_for(sim: KrakenSimulator, pairs: list[str], db_url: str, **extra: A
         exchange={"name": "kraken", "pairs": pairs, "api_url": sim.base_url, "ws_url": sim.ws_url},
         data={"timeframe": "5m"},
         backtest={"starting_balance": "1"},
-        storage={"url": db_url},
+        storage={"url": db_url, **extra.pop("storage", {})},
         **extra,
     )
 
@@ -39,3 +40,20 @@ async def eventually(cond: Callable[[], bool], timeout: float = 20.0, what: str 
         if loop.time() > end:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.005)
+
+
+@contextlib.asynccontextmanager
+async def running(session: Any, sim: Any, *after: Callable[[], Awaitable[object]]) -> AsyncIterator[Any]:
+    """Run `session` (no signal handlers) for the block, then stop it cleanly and wait for it; on the
+    way out (also on failure) the simulator and anything in `after` are stopped."""
+    task = asyncio.create_task(session.run(install_signals=False))
+    try:
+        yield task
+        session.supervisor.request_stop("test done")
+        await asyncio.wait_for(task, 30)
+    finally:
+        if not task.done():
+            task.cancel()
+        await sim.stop()
+        for stop in after:
+            await stop()

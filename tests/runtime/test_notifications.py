@@ -3,13 +3,12 @@ loopback Bot API server (the bot's `base_url` pointed at it), without holding th
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import sys
 from pathlib import Path
 
 import pytest
-from runtime_helpers import FIVE_MIN, eventually, series, settings_for
+from runtime_helpers import FIVE_MIN, eventually, running, series, settings_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "telegram"))
 
@@ -50,8 +49,7 @@ async def test_fills_are_sent_to_the_allowed_chat(tmp_path: Path, monkeypatch: p
         mode="paper", markets=MarketRegistry.load("bittrex"), api=True, api_port=_free_port()
     )
     session = Session(settings, make_engine(url), opts)
-    task = asyncio.create_task(session.run(install_signals=False))
-    try:
+    async with running(session, sim, bot.stop):
         await eventually(lambda: session.notifier is not None, what="the API's bot attached")
         for k in range(1, N):
             sim.advance(FIVE_MIN)
@@ -62,10 +60,3 @@ async def test_fills_are_sent_to_the_allowed_chat(tmp_path: Path, monkeypatch: p
         texts = [m["text"] for m in sent]
         assert sum(t.startswith("fill: ") for t in texts) == fills
         assert any("ETH/BTC" in t for t in texts)
-        session.supervisor.request_stop("test done")
-        await asyncio.wait_for(task, 30)
-    finally:
-        if not task.done():
-            task.cancel()
-        await sim.stop()
-        await bot.stop()

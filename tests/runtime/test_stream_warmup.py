@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from runtime_helpers import FIVE_MIN, eventually, series, settings_for
+from runtime_helpers import FIVE_MIN, eventually, running, series, settings_for
 
 from aitrader.api.control import CommandBus
 from aitrader.api.store_control import StoreBackedControl
@@ -61,8 +61,7 @@ async def test_streams_start_warm_and_the_chart_shows_the_sessions_closed_candle
     assert (await control.candles(pairs[0], "5m", 500))[-1].ts == feeds[0].ts[-1]  # nothing published yet
     markets = MarketRegistry.load("bittrex")
     session = Session(settings, db, SessionOptions(mode="paper", markets=markets, keep_decisions=True))
-    task = asyncio.create_task(session.run(install_signals=False))
-    try:
+    async with running(session, sim):
         await eventually(lambda: "engine" in session.supervisor.names(), what="session start")
         # primed before any live candle: each stream has had the whole warm-up history
         assert session.decisions.fed == {s.symbol: s.ts[START - 1] for s in feeds}
@@ -95,12 +94,6 @@ async def test_streams_start_warm_and_the_chart_shows_the_sessions_closed_candle
             assert (got[-1].open, got[-1].close) == (float(row.open), float(row.close))
             assert len(await control.candles(s.symbol, "5m", 10)) == 10
         assert await control.candles(pairs[0], "1h", 5) == []  # another timeframe: the store's (none in 1h)
-        session.supervisor.request_stop("test done")
-        await asyncio.wait_for(task, 30)
-    finally:
-        if not task.done():
-            task.cancel()
-        await sim.stop()
     with tenant_scope(db, "t1") as ts:
         value = ts.load_state(es.ENGINE_NS, es.candles_key(pairs[0]))
     assert value["timeframe"] == "5m" and len(value["rows"]) == 300  # the newest 300 only

@@ -1,9 +1,14 @@
 """LiveFeed: exchange candles (REST warm-up, ccxt.pro stream) -> CandleCache -> closed candles in order.
 
-The engine's feed for paper and live. One watch loop per symbol (each a supervised task, so a
-dropped WebSocket is a crash the supervisor restarts with backoff, and ccxt.pro resubscribes and
-gets a snapshot) pushes every update through `data.cache.CandleCache`, which drops duplicates,
-resends and out-of-order updates and closes a candle when the next one opens.
+The engine's feed for paper and live. The public WebSocket connection is one
+`data.live.supervisor.StreamSupervisor` (the explicit lifecycle connecting -> subscribed ->
+streaming -> backoff -> resubscribe, one subscription per channel, counted in
+`aitrader_ws_subscriptions`): candles of every symbol, and - when `subscribe` asks - each symbol's
+ticker and top-N order book. After a dropped socket the REST backfill fetches the candles missed
+meanwhile before the channels subscribe again. Every candle update goes through
+`data.cache.CandleCache`, which drops duplicates, resends and out-of-order updates and closes a
+candle when the next one opens; resent tickers and books are recognised by `data.live.dedupe` keys.
+Every update path (REST warm-up, backfill, each channel) touches `staleness`.
 
 Why an ordered release: streams of different symbols arrive in any order, but the engine must see
 candles in (close time, symbol) order - as the historical feed of a backtest delivers them - or two
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import logging
 import time
@@ -35,8 +41,12 @@ from aitrader.core.candles import OHLCV, Candle
 from aitrader.core.ports import CandleClosed
 from aitrader.core.time import now_ms, timeframe_to_ms
 from aitrader.data.cache import CandleCache
+from aitrader.data.live.backoff import Backoff
+from aitrader.data.live.dedupe import book_key, ticker_key
 from aitrader.data.live.staleness import StalenessTracker
+from aitrader.data.live.supervisor import Channel, StreamSupervisor
 from aitrader.engine.interest import Interest
+from aitrader.metrics import WS_DUPLICATES_DROPPED
 from aitrader.runtime.clock import MarketClock
 
 log = logging.getLogger(__name__)
@@ -75,6 +85,15 @@ class LiveFeed:
         # per-pair freshness of the candle stream in wall time, touched on every update path (REST
         # warm-up and each WebSocket message); the session checks it for entries and alerts
         self.staleness: StalenessTracker | None = None
+        self.streams: StreamSupervisor | None = None  # built by `subscribe`
+        self.book_limit = 10
+        self.tickers: dict[str, dict[str, Any]] = {}
+        self.books: dict[str, dict[str, Any]] = {}  # bids/asks [[price, amount], ...] best first
+        self.duplicates: dict[str, int] = {}  # resent tickers / books dropped, per channel
+        self._ticker_keys: dict[str, Any] = {}
+        self._book_keys: dict[str, Any] = {}
+        self._beat: Callable[[], object] | None = None
+        self._streamed: tuple[str, ...] = ("ohlcv",)
 
     # ------------------------------------------------------------------ filling the cache
     async def warm_up(self, resume_after: Mapping[str, int] | None = None) -> int:
@@ -100,13 +119,116 @@ class LiveFeed:
         warm-up history on a first start, the last one handled before a restart); -1 if none."""
         return self._resume_after.get(symbol, -1)
 
-    async def watch(self, symbol: str, beat: Any = None) -> None:
-        """Stream `symbol` into the cache until cancelled (raises on a lost connection: restart it)."""
-        while True:
-            rows = await self.exchange.watch_ohlcv(symbol, self.timeframe)
-            if beat is not None:
-                beat()
-            self._ingest(symbol, rows)
+    def subscribe(
+        self,
+        *,
+        ticker: bool = True,
+        book: bool = True,
+        book_limit: int = 10,
+        backoff: Backoff | None = None,
+    ) -> StreamSupervisor:
+        """The public connection's channels (idempotent): candles of every symbol, plus its ticker
+        and its top-`book_limit` order book when asked. `stream` runs it."""
+        if self.streams is not None:
+            return self.streams
+        self.book_limit = book_limit
+        sup = StreamSupervisor(self.exchange, "public", backoff=backoff, warmup=self._backfill)
+        ex, tf = self.exchange, self.timeframe
+        for s in self.symbols:
+            channels: list[tuple[str, str, Any, tuple[Any, ...], Callable[[str, Any], None]]]
+            channels = [("ohlcv", f"ohlcv:{s}:{tf}", ex.watch_ohlcv, (s, tf), self._on_ohlcv)]
+            if ticker:
+                channels.append(("ticker", f"ticker:{s}", ex.watch_ticker, (s,), self._on_ticker))
+            if book:
+                key = f"orderbook:{s}:{book_limit}"
+                channels.append(("orderbook", key, ex.watch_order_book, (s, book_limit), self._on_book))
+            for name, key, watch, args, handle in channels:
+                sup.add(Channel(name, key, functools.partial(watch, *args), functools.partial(handle, s)))
+        self._streamed = ("ohlcv",) + (("ticker",) if ticker else ()) + (("book",) if book else ())
+        self.streams = sup
+        return sup
+
+    async def stream(self, beat: Callable[[], object] | None = None) -> None:
+        """Run the public connection in this task until cancelled (it reconnects by itself);
+        `beat` is called on every message."""
+        sup = self.subscribe() if self.streams is None else self.streams
+        self._beat = beat
+        if self.staleness is not None:  # the channels beyond candles are required from now on
+            now = now_ms()
+            for s in self.symbols:
+                for stream in self._streamed:
+                    self.staleness.expect(s, stream, now)
+        await sup.serve()
+
+    def stream_status(self) -> dict[str, Any]:
+        """The public connection for operators: lifecycle state, reconnects, live subscriptions
+        per channel, resends dropped, and the streams now stale per pair."""
+        sup = self.streams
+        subs: dict[str, int] = {}
+        if sup is not None:
+            for key in sup.active:
+                name = sup.channels[key].name
+                subs[name] = subs.get(name, 0) + 1
+        now = now_ms()
+        stale = {}
+        if self.staleness is not None:
+            stale = {s: list(v) for s in self.symbols if (v := self.staleness.stale_streams(s, now))}
+        return {
+            "state": "idle" if sup is None else sup.state.value,
+            "reconnects": 0 if sup is None else sup.reconnects,
+            "subscriptions": dict(sorted(subs.items())),
+            "duplicates": dict(sorted(self.duplicates.items())),
+            "stale": stale,
+        }
+
+    async def _backfill(self, resubscribing: bool) -> None:
+        """Before channels subscribe again after a lost socket: the candles closed meanwhile, by
+        REST (the first connection follows `warm_up`, which has done this already)."""
+        if not resubscribing:
+            return
+        for s in self.symbols:
+            last = self.cache.last_closed(s)
+            since = None if last is None else last.ts
+            rows = await self.exchange.fetch_ohlcv(s, self.timeframe, since=since, limit=self.warmup)
+            self._ingest(s, rows)
+
+    def _on_ohlcv(self, symbol: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self._beat is not None:
+            self._beat()
+        self._ingest(symbol, rows)
+
+    def _fresh(self, channel: str, symbol: str, key: Any, keys: dict[str, Any]) -> bool:
+        """Count and drop a resent ticker or book (same content as the last one)."""
+        if self._beat is not None:
+            self._beat()
+        if keys.get(symbol) == key:
+            self.duplicates[channel] = self.duplicates.get(channel, 0) + 1
+            WS_DUPLICATES_DROPPED.labels(channel).inc()
+            return False
+        keys[symbol] = key
+        return True
+
+    def _on_ticker(self, symbol: str, t: dict[str, Any]) -> None:
+        if not self._fresh("ticker", symbol, ticker_key(t), self._ticker_keys):
+            return
+        self.tickers[symbol] = dict(t)
+        if self.staleness is not None:
+            self.staleness.touch(symbol, "ticker", now_ms())
+
+    def _on_book(self, symbol: str, ob: Any) -> None:
+        n = self.book_limit
+        snap: dict[str, Any] = {
+            "symbol": symbol,
+            "bids": [[float(p), float(q)] for p, q, *_ in list(ob["bids"])[:n]],
+            "asks": [[float(p), float(q)] for p, q, *_ in list(ob["asks"])[:n]],
+            "timestamp": ob.get("timestamp"),
+            "nonce": ob.get("nonce"),
+        }
+        if not self._fresh("orderbook", symbol, book_key(snap, n), self._book_keys):
+            return
+        self.books[symbol] = snap
+        if self.staleness is not None:
+            self.staleness.touch(symbol, "book", now_ms())
 
     def _ingest(self, symbol: str, rows: Sequence[Sequence[Any]]) -> int:
         if self.staleness is not None:

@@ -3,17 +3,19 @@
 Assembly mirrors `backtest.runner._run_full`; only the plugs differ:
 
     clock      MarketClock (the venue's time, advanced by the feed: `runtime.clock`)
-    feed       LiveFeed (REST warm-up + ccxt.pro candles through the CandleCache)
+    feed       LiveFeed (REST warm-up, then one supervised ccxt.pro connection: candles through the
+               CandleCache, tickers and top-N books)
     decisions  StreamingDecisions (a Confluence.streamer per pair, primed with the warm-up history;
                computed as each pair's candle closes, handed out at the engine's ordered release);
                with `ml.enabled` wrapped by the ML entry gate (`ml.runtime.SessionGate`)
     venue      paper: SimulatedVenue on those live candles | live: venues.exchange.CcxtVenue
     risk       RiskManager, client ids continuing after the stored ones
 
-Supervised tasks (each started once, restarted with backoff on a crash): one candle stream per
-symbol, the engine loop (candles -> Engine.on_candle -> one persisted step), the state publisher
-(heartbeat), the chart's candles (at most once a second), the command handler, the thoughts
-forwarder, the health monitor, the API server, and with `ml.enabled` the scheduled ML retraining
+Supervised tasks (each started once, restarted with backoff on a crash): the market data
+connection (which reconnects and resubscribes by itself, `data.live.supervisor`), the engine
+loop (candles -> Engine.on_candle -> one persisted step), the state publisher (heartbeat), the
+chart's candles (at most once a second), the command handler, the thoughts forwarder, the health
+monitor, storage retention, the API server, and with `ml.enabled` the scheduled ML retraining
 (gated entries are logged as thoughts with the gate's verdict: ML_PASSED / ML_BLOCKED, P(win) and
 model version, instead of the bare proposal). The storage writer is started first and closed
 last, after a final step, so a clean stop loses nothing.
@@ -131,6 +133,7 @@ class Session:
         self.stop_reason = ""
         self.notifier: Notifier | None = None  # the served API's Telegram bot, when enabled
         self._sends: set[asyncio.Task[int]] = set()  # notifications in flight (kept from the GC)
+        self.retained: dict[str, int] = {}  # rows deleted by retention, per table
         # built by `assemble`
         self.engine: Engine
         self.risk: RiskManager
@@ -199,6 +202,9 @@ class Session:
             htf,
             on_thought=self._thought,
             keep=self.opts.keep_decisions,
+        )
+        self.feed.subscribe(
+            ticker=s.data.stream_ticker, book=s.data.stream_book, book_limit=s.data.book_depth
         )
         self.feed.on_closed = self.decisions.precompute  # each pair's decision as its candle closes
         if s.ml.enabled:  # the engine asks the gate, the gate asks the (still eagerly computed) stream
@@ -387,8 +393,31 @@ class Session:
     async def _thoughts(self, ctx: TaskContext) -> None:
         await self.limiter.forward(self.writer)
 
-    async def _watch(self, symbol: str, ctx: TaskContext) -> None:
-        await self.feed.watch(symbol, ctx.beat)
+    async def _market_data(self, ctx: TaskContext) -> None:
+        await self.feed.stream(ctx.beat)  # reconnects by itself; never ends until cancelled
+
+    async def _retention(self, ctx: TaskContext, idle_s: float = 1.0) -> None:
+        """storage.retention_days, applied every storage.retention_interval_ms through the single
+        writer. Age is measured on the market clock (the replay's time in a demo, wall time live),
+        so a replay of old candles keeps what it just wrote; nothing runs before the first candle."""
+        st = self.settings.storage
+        days, every_s = st.retention_days, st.retention_interval_ms / 1000.0
+        while True:
+            now = self.engine.clock.now()
+            if now <= 0:  # no candle yet: the market clock has no time to measure age against
+                ctx.beat()
+                await asyncio.sleep(idle_s)
+                continue
+            deleted: dict[str, int] = {}
+            await self.writer.write(
+                self.tenant, functools.partial(_cleanup, deleted, days, now), label="retention"
+            )
+            for table, n in deleted.items():
+                self.retained[table] = self.retained.get(table, 0) + n
+            if any(deleted.values()):
+                log.info("retention (%d days): deleted %s", days, deleted)
+            ctx.beat()
+            await asyncio.sleep(every_s)
 
     async def _api(self, ctx: TaskContext) -> None:
         from aitrader.runtime.api_server import serve_api
@@ -398,10 +427,12 @@ class Session:
         )
 
     def _staleness(self) -> StalenessTracker:
-        """Wall-time freshness of each pair's candle stream (data.stale_after_ms, default three
-        candle intervals); the feed touches it, entries and the alert read it."""
-        limit = self.settings.data.stale_after_ms or 3 * timeframe_to_ms(self.timeframe)
-        tracker = StalenessTracker(limit, on_alert=self._on_stale)
+        """Wall-time freshness of each pair's streams - candles, and ticker and book when streamed
+        (data.stale_after_ms, default three candle intervals; per stream overrides in
+        data.stale_after_ms_per_stream); the feed touches it, entries and the alert read it."""
+        d = self.settings.data
+        limit = d.stale_after_ms or 3 * timeframe_to_ms(self.timeframe)
+        tracker = StalenessTracker(limit, d.stale_after_ms_per_stream, on_alert=self._on_stale)
         self.feed.staleness = tracker
         return tracker
 
@@ -471,12 +502,12 @@ class Session:
                 self.pairs,
                 interval_ms=self.opts.heartbeat_ms,
                 health=sup.health,
+                market_data=self.feed.stream_status,
             )
             handler = CommandHandler(self.tenant, self.engine, self._after_command, lock=self.lock)
             if install_signals:
                 sup.install_signals()
-            for sym in self.pairs:
-                sup.start(f"feed:{sym}", functools.partial(self._watch, sym), stall_after_s=60)
+            sup.start("market-data", self._market_data, stall_after_s=60)
             sup.start("engine", self._engine_loop)
             sup.start("venue", self._pump, stall_after_s=30)
             sup.start("state", self.publisher.run, stall_after_s=30)
@@ -484,6 +515,7 @@ class Session:
             sup.start("commands", lambda ctx: handler.run(self.commands, ctx))
             sup.start("thoughts", self._thoughts)
             sup.start("monitor", sup.monitor)
+            sup.start("retention", self._retention)
             if self.ml is not None:
                 sup.start("ml-retrain", self.ml.run_retraining, stall_after_s=60)
             if self.opts.api:
@@ -519,6 +551,10 @@ class Session:
             if self.exchange is not None:
                 with contextlib.suppress(Exception):
                     await self.exchange.close()
+
+
+def _cleanup(out: dict[str, int], days: int, now: int, t: TenantSession) -> None:
+    out.update(t.cleanup(days, now=now))
 
 
 async def _retry(fn: Callable[[], Any], attempts: int = 8, base_s: float = 0.2) -> Any:

@@ -29,6 +29,7 @@ from aitrader.storage.repository import TenantSession
 from aitrader.storage.writer import StorageWriter
 
 TASKS_KEY = "tasks"  # engine/tasks: the supervisor's per-task health
+MARKET_DATA_KEY = "market_data"  # engine/market_data: the stream connection's state and counters
 CANDLES_KEEP = 300  # newest closed candles published per pair
 
 
@@ -44,6 +45,7 @@ class StatePublisher:
         symbols: list[str],
         *,
         health: Callable[[], list[TaskHealth]] | None = None,
+        market_data: Callable[[], dict[str, Any]] | None = None,
         interval_ms: int = 2000,
         started_ms: int | None = None,
     ) -> None:
@@ -55,6 +57,7 @@ class StatePublisher:
         self.writer = writer
         self.symbols = symbols
         self.health = health
+        self.market_data = market_data
         self.interval_ms = interval_ms
         self.started_ms = started_ms if started_ms is not None else now_ms()
         self.published = 0
@@ -129,6 +132,9 @@ class StatePublisher:
                 }
                 for h in self.health()
             }
+
+        if self.market_data is not None:  # for operators, like the tasks
+            values[MARKET_DATA_KEY] = self.market_data()
 
         def fn(s: TenantSession) -> None:
             for key, value in values.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -30,19 +30,6 @@ from aitrader.venues.simulator import KrakenSimulator, Series
 SYM = "ETH/BTC"
 FIVE_MIN = 300_000
 KILLS = 4
-
-
-def _spy_requests(sim: KrakenSimulator) -> list[tuple[Any, dict[str, Any]]]:
-    """Record every request the server receives, with its connection (no change in behaviour)."""
-    seen: list[tuple[Any, dict[str, Any]]] = []
-    real = sim.ws._request
-
-    async def spy(conn: Any, req: dict[str, Any]) -> None:
-        seen.append((conn, req))
-        await real(conn, req)
-
-    sim.ws._request = spy  # type: ignore[method-assign]
-    return seen
 
 
 def _spy_sent_candles(sim: KrakenSimulator) -> list[dict[str, Any]]:
@@ -64,7 +51,7 @@ def _gauge(channel: str) -> float:
 
 
 def _live_subscriptions(
-    sim: KrakenSimulator, requests: list[tuple[Any, dict[str, Any]]]
+    sim: KrakenSimulator, requests: Iterable[tuple[Any, dict[str, Any]]]
 ) -> tuple[int, Any, Any]:
     live = [c for c in sim.ws.conns if not c.ws.closed]
     if len(live) != 1:
@@ -82,7 +69,7 @@ def _live_subscriptions(
 async def test_repeated_server_kills_resubscribe_once_and_lose_or_repeat_nothing(
     sim: KrakenSimulator, eth_btc: Series
 ) -> None:
-    requests = _spy_requests(sim)
+    requests = sim.ws.subscriptions_log
     sent_rows = _spy_sent_candles(sim)
     ex = make_exchange("kraken", sim.base_url, sim.ws_url, pro=True, options={"rateLimit": 5})
     client = MarketDataClient(

@@ -80,6 +80,17 @@ class ConnectionStateMachine:
             cb(t)
         return t
 
+    def reopen(self, reason: str = "reopened") -> Transition:
+        """A closed connection begins a new lifecycle (idle again); history and listeners stay."""
+        if self.state is not S.CLOSED:
+            raise IllegalTransition(f"{self.name}: only a closed connection reopens, not {self.state}")
+        t = Transition(time.monotonic(), self.state, S.IDLE, reason)
+        self.state = S.IDLE
+        self.history.append(t)
+        for cb in list(self._listeners):
+            cb(t)
+        return t
+
     def path(self) -> list[ConnectionState]:
         """States visited, in order, starting with the one before the first kept transition."""
         if not self.history:

@@ -108,6 +108,22 @@ class StreamSupervisor:
         if self.sm.state is not S.CLOSED:
             self.sm.to(S.CLOSED, "stopped")
 
+    async def serve(self) -> None:
+        """Run the connection in the calling task until it is cancelled, then close it (for an
+        owner that supervises tasks itself, such as a trading session). A second `serve` after the
+        first ended starts a fresh lifecycle."""
+        if self._task is not None:
+            raise AitraderError(f"{self.name}: already running as its own task")
+        if self.sm.state is S.CLOSED:
+            self.sm.reopen()
+        try:
+            await self.run()
+        finally:
+            self._drop_active()
+            await self._close_sockets()
+            if self.sm.state is not S.CLOSED:
+                self.sm.to(S.CLOSED, "stopped")
+
     async def run(self) -> None:
         self.sm.to(S.CONNECTING)
         resubscribing = False

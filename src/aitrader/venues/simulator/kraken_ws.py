@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,9 @@ class KrakenWs:
     def __init__(self, sim: KrakenSimulator) -> None:
         self.sim = sim
         self.conns: set[_Conn] = set()
+        # every (un)subscribe request received, with its connection: what a client really asked for
+        # (tests count subscriptions per socket with it; the newest 10,000 are kept)
+        self.subscriptions_log: deque[tuple[_Conn, dict[str, Any]]] = deque(maxlen=10_000)
         sim.engine.listeners.append(self._on_engine_event)
 
     def routes(self) -> list[web.RouteDef]:
@@ -144,6 +148,7 @@ class KrakenWs:
         if method not in ("subscribe", "unsubscribe"):
             await self._raw(conn, self._ack(req, None, f"Method not found: {method}"))
             return
+        self.subscriptions_log.append((conn, req))
         params = req.get("params") or {}
         channel = params.get("channel")
         if channel == "executions":
