@@ -127,7 +127,10 @@ class Confluence:
         n = len(candles)
         c = candles.close
         base_tf = timeframe if timeframe is not None else infer_timeframe_ms(candles.ts)
-        run = run_strategies([s for s, _ in self.strategies], candles, None, self.budget_ms)
+        # strategies' own higher timeframes are resampled from `candles`, as live does (one truth)
+        run = run_strategies(
+            [s for s, _ in self.strategies], candles, None, self.budget_ms, timeframe=base_tf
+        )
         regime = classify(candles, self.regime_params)
 
         num, den, term = np.zeros(n), np.zeros(n), np.empty(n)

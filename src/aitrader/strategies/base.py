@@ -28,7 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from aitrader.core.candles import OHLCV, FloatArray
-from aitrader.core.errors import StrategyError
+from aitrader.core.errors import AitraderError, StrategyError
+from aitrader.core.time import timeframe_to_ms
 from aitrader.strategies.params import Param, ResolvedParams
 from aitrader.strategies.streaming import StrategyStream, WindowedStream
 
@@ -168,5 +169,15 @@ def check_class(cls: type[Strategy], source: str) -> None:
     names = [p.name for p in cls.params]
     if len(set(names)) != len(names) or not all(isinstance(p, Param) for p in cls.params):
         raise StrategyError(f"{source}: strategy {cls.name}: `params` must be unique Param declarations")
+    tfs = cls.informative_timeframes
+    if not isinstance(tfs, tuple) or not all(isinstance(tf, str) for tf in tfs):
+        raise StrategyError(
+            f"{source}: strategy {cls.name}: `informative_timeframes` must be a tuple of strings like ('1h',)"
+        )
+    for tf in tfs:
+        try:
+            timeframe_to_ms(tf)
+        except AitraderError as exc:
+            raise StrategyError(f"{source}: strategy {cls.name}: informative_timeframes: {exc}") from None
     if cls.style not in ("trend", "reversion", "neutral"):
         raise StrategyError(f"{source}: strategy {cls.name}: style must be trend, reversion or neutral")

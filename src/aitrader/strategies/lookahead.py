@@ -18,7 +18,7 @@ import numpy as np
 
 from aitrader.core.candles import OHLCV
 from aitrader.strategies.base import Signals, Strategy
-from aitrader.strategies.timeframes import infer_timeframe_ms, resample, tf_ms
+from aitrader.strategies.timeframes import infer_timeframe_ms, informative_for, tf_ms
 
 _FIELDS = ("direction", "strength", "stop", "take")
 
@@ -115,18 +115,20 @@ def check_lookahead(
 ) -> LookaheadReport:
     """Recompute `strategy` on sampled prefixes of `candles`; the report fails if any past signal changed.
 
-    When the strategy declares informative timeframes and none are given, they are resampled from
-    `candles` (the same aggregation an exchange would publish).
+    Informative timeframes the strategy declares and `informative` lacks are resampled from each
+    prefix, exactly as `run_strategies` and live do (`timeframes.informative_for`); a given
+    `informative` is cut to the candles closed by the prefix's last close.
     """
     base_ms = infer_timeframe_ms(candles.ts)
-    inf = dict(informative or {})
-    for tf in strategy.informative_timeframes:
-        inf.setdefault(tf, resample(candles, tf))
+    given = dict(informative or {})
+    declared = strategy.informative_timeframes
+    owner = f"strategy {strategy.name}"
 
     def compute(k: int) -> Signals:
         prefix = candles.slice(0, k)
-        if not inf:
-            return strategy.compute(prefix)
-        return strategy.compute(prefix, truncate_informative(inf, int(candles.ts[k - 1]) + base_ms))
+        cut = truncate_informative(given, int(candles.ts[k - 1]) + base_ms) if given else None
+        if not declared:
+            return strategy.compute(prefix, cut)
+        return strategy.compute(prefix, informative_for(declared, prefix, cut, base_ms, owner))
 
     return check_series(strategy.name, compute, len(candles), strategy.warmup, samples)

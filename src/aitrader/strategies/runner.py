@@ -27,6 +27,7 @@ from aitrader.core.candles import OHLCV
 from aitrader.core.errors import StrategyError
 from aitrader.metrics import STRATEGY_RUNTIME_SECONDS, STRATEGY_TIMEOUTS
 from aitrader.strategies.base import Signals, Strategy
+from aitrader.strategies.timeframes import informative_for
 
 _POOL: ThreadPoolExecutor | None = None
 
@@ -61,8 +62,20 @@ def run_strategies(
     budget_ms: float | None = None,
     *,
     threaded: bool = False,
+    timeframe: str | int | None = None,
 ) -> RunResult:
-    """Compute every strategy's signals; over-budget ones are recorded as timeouts and dropped."""
+    """Compute every strategy's signals; over-budget ones are recorded as timeouts and dropped.
+
+    Higher timeframes a strategy declares (`informative_timeframes`) and `informative` does not
+    hold are resampled from `candles` (`timeframes.informative_for`; `timeframe` is the candles'
+    own, inferred when None), once per timeframe for all strategies.
+    """
+    inf: Mapping[str, OHLCV] | None = informative
+    for strategy in strategies:
+        if strategy.informative_timeframes:
+            inf = informative_for(
+                strategy.informative_timeframes, candles, inf, timeframe, f"strategy {strategy.name}"
+            )
     out: list[Signals | None] = []
     runtimes: list[float] = []
     timed_out: list[str] = []
@@ -71,13 +84,13 @@ def run_strategies(
         t0 = time.perf_counter()
         sig: Signals | None
         if threaded and budget_s is not None:
-            future = _pool().submit(contextvars.copy_context().run, strategy.compute, candles, informative)
+            future = _pool().submit(contextvars.copy_context().run, strategy.compute, candles, inf)
             try:
                 sig = future.result(timeout=budget_s)
             except FutureTimeout:
                 sig = None
         else:
-            sig = strategy.compute(candles, informative)
+            sig = strategy.compute(candles, inf)
         elapsed = time.perf_counter() - t0
         STRATEGY_RUNTIME_SECONDS.labels(strategy=strategy.name).observe(elapsed)
         if sig is None or (budget_s is not None and elapsed > budget_s):

@@ -13,8 +13,10 @@ strength in [0, 1] only where a signal fires (0 otherwise), stop/take hints NaN 
 Strategies without a hand-written streamer (user strategies) get `WindowedStream`, which keeps the
 last `strategy.history` candles and re-runs `compute` on them for every candle: correct to the same
 degree as `Confluence.evaluate_last` (the `history` promise), but O(history) per candle.
-Informative (higher-timeframe) candles are not passed to streamers, as confluence never passes
-them to `compute` either.
+Its `compute` gets the strategy's informative (higher-timeframe) candles resampled from the window,
+exactly as `run_strategies` resamples them from the full history (`timeframes.informative_for`), so
+a strategy whose `warmup` (in base bars) covers its higher-timeframe indicators streams the same
+signals as the backtest.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from aitrader.core.candles import OHLCV, Candle
+from aitrader.strategies.timeframes import informative_for
 
 if TYPE_CHECKING:
     from aitrader.strategies.base import Strategy
@@ -131,7 +134,13 @@ class WindowedStream(StrategyStream):
         self._n += 1
         lo = max(0, self._n - self.history)
         o, h, low, c, v = self._cols[:, lo : self._n]
-        sig = self.strategy.compute(OHLCV(self._ts[lo : self._n], o, h, low, c, v), None)
+        window = OHLCV(self._ts[lo : self._n], o, h, low, c, v)
+        informative = None
+        if self.strategy.informative_timeframes:
+            informative = informative_for(
+                self.strategy.informative_timeframes, window, owner=f"strategy {self.strategy.name}"
+            )
+        sig = self.strategy.compute(window, informative)
         return StreamSignal(
             int(sig.direction[-1]), float(sig.strength[-1]), float(sig.stop[-1]), float(sig.take[-1])
         )

@@ -7,11 +7,13 @@ before that moment; the still-forming higher candle is invisible to it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import numpy as np
 import numpy.typing as npt
 
 from aitrader.core.candles import OHLCV, IntArray
-from aitrader.core.errors import DataError
+from aitrader.core.errors import DataError, StrategyError
 from aitrader.core.time import timeframe_to_ms
 
 
@@ -67,3 +69,40 @@ def resample(candles: OHLCV, timeframe: str | int) -> OHLCV:
         candles.close[ends].copy(),
         np.add.reduceat(np.nan_to_num(candles.volume), starts),
     )
+
+
+def informative_for(
+    timeframes: Iterable[str],
+    candles: OHLCV,
+    given: Mapping[str, OHLCV] | None = None,
+    base_tf: str | int | None = None,
+    owner: str = "strategy",
+) -> dict[str, OHLCV]:
+    """The higher-timeframe candles strategies declared, resampled from their base `candles`.
+
+    Why resample instead of fetching: the higher candles are then exactly what the base candles say,
+    in backtest, paper and live alike, and a higher candle exists as soon as its last base candle
+    closed. Entries of `given` win (e.g. candles the caller already holds); a leading bucket that
+    `candles` only partly cover (a trailing live window starts mid-bucket) is dropped, so a window
+    and the full history agree on every higher candle they both have. The last bucket may still be
+    forming: `align_closed` hides it until its close, as it must.
+    """
+    out = dict(given or {})
+    wanted = [tf for tf in dict.fromkeys(timeframes) if tf not in out]
+    if not wanted or len(candles) == 0:
+        return out
+    base_ms = (
+        tf_ms(base_tf) if base_tf is not None else (infer_timeframe_ms(candles.ts) if len(candles) > 1 else 0)
+    )
+    for tf in wanted:
+        step = tf_ms(tf)
+        if step <= base_ms:
+            raise StrategyError(
+                f"{owner} declares informative timeframe {tf}, which is not above the candles' "
+                f"timeframe ({base_ms // 1000}s); run it on a lower timeframe or drop the declaration"
+            )
+        higher = resample(candles, step)
+        if len(higher) and int(candles.ts[0]) % step != 0:
+            higher = higher.slice(1, len(higher))
+        out[tf] = higher
+    return out
