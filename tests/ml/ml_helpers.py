@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aitrader.core.candles import OHLCV
+from aitrader.core.decisions import Decision
+from aitrader.core.ports import CandleClosed
 from aitrader.ml.train import TrainResult, TrainSpec
 
 TF_MS = 300_000
@@ -18,3 +20,11 @@ class Env:
     datadir: Path
     candles: dict[str, OHLCV]
     result: TrainResult
+
+
+class AlwaysLong:
+    """Inner decision source: proposes a long entry on every candle."""
+
+    def decision(self, symbol: str, event: CandleClosed) -> Decision | None:
+        c = event.candle
+        return Decision(ts=c.ts, symbol=symbol, direction=1, confidence=1.0, price=c.close)

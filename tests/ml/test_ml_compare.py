@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from ml_helpers import PAIRS, TF_MS, Env
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from aitrader.backtest.demo import demo_settings
 from aitrader.backtest.runner import BacktestSpec, run_backtest
 from aitrader.cli.main import app
+from aitrader.core.time import ms_to_iso, parse_time
 from aitrader.ml.backtest_gate import GatedFrame, compare_with_gate
 from aitrader.ml.gate import MLGate
 from aitrader.ml.registry import ModelRegistry
@@ -94,3 +96,40 @@ def test_cli_train_list_promote_compare(tmp_path: Path, ml_env: Env) -> None:
     assert data["without_gate"]["trades"] >= data["with_gate"]["trades"]
     r = runner.invoke(app, ["ml", "promote", "v0042", *base])
     assert r.exit_code != 0
+
+
+def test_cli_compare_defaults_to_out_of_sample(tmp_path: Path, registry: ModelRegistry, ml_env: Env) -> None:
+    """Without --timerange `ml compare` starts at the model's validation start (out of sample) and says
+    so; a --timerange reaching into the training data runs as given, with a warning."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"exchange: {{name: bittrex, pairs: [{', '.join(PAIRS)}]}}\nbacktest: {{starting_balance: '1'}}\n"
+        f"ml: {{registry: {registry.root}, threshold: 0.3}}\n"
+    )
+    data = registry.card("v0001")["data"]
+    oos, train_start = data["validation_start_ms"], parse_time(data["train_start"])
+    assert parse_time(data["train_end"]) < oos
+    runner = CliRunner()
+
+    def compare(*extra: str) -> tuple[str, dict[str, Any]]:
+        out = tmp_path / "cmp.json"
+        args = ["ml", "compare", "--config", str(cfg), "--datadir", str(ml_env.datadir), "--json", str(out)]
+        r = runner.invoke(app, [*args, *extra])
+        assert r.exit_code == 0, r.output
+        return " ".join(r.output.split()), json.loads(out.read_text())["timerange"]
+
+    text, tr = compare()
+    assert f"range: {ms_to_iso(oos)} → end of data (model validation start; model v0001" in text
+    assert "warning" not in text and not tr["overlaps_training"]
+    assert tr["start_ms"] == oos and tr["end_ms"] is None and tr["source"] == "model validation start"
+    assert oos <= tr["first_candle_ms"] < oos + TF_MS  # the backtests really began out of sample
+
+    first = int(ml_env.candles[PAIRS[0]].ts[0])
+    text, tr = compare("--timerange", f"{first}-{oos}")
+    assert "overlaps model v0001's training data" in text and tr["overlaps_training"]
+    assert tr["start_ms"] == first == tr["first_candle_ms"] and tr["source"] == "--timerange"
+    assert first < train_start  # (the range covers the training rows)
+
+    late = oos + 600 * TF_MS  # after the validation start: out of sample, no warning
+    text, tr = compare("--timerange", f"{late}-")
+    assert "warning" not in text and not tr["overlaps_training"] and tr["start_ms"] == late

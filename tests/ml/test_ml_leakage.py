@@ -65,13 +65,29 @@ def test_changing_data_after_a_fold_changes_nothing_in_it(ml_env: Env) -> None:
 
 
 def test_purge_and_embargo(ml_env: Env) -> None:
-    ds, folds = _folds(ml_env.candles)
-    embargo = SPEC.embargo_bars * TF_MS
+    ds = build_dataset(ml_env.candles, TF_MS, SPEC.features, SPEC.labels)
+    horizon = SPEC.labels.horizon * TF_MS
+    # purge alone (no embargo): an embargo as long as the label horizon drops the overlapping samples
+    # by itself, which would hide a missing purge
+    folds = walk_forward(ds.decided_ms, ds.known_ms, SPEC.n_folds, embargo_ms=0)
+    assert len(folds) == SPEC.n_folds
     for f in folds:
         assert ds.known_ms[f.train].max() < f.start_ms  # every training label is known before the test fold
-        assert ds.decided_ms[f.train].max() < f.start_ms - embargo
         assert ds.decided_ms[f.test].min() >= f.start_ms and ds.decided_ms[f.test].max() < f.end_ms
         # purge really removed something: samples decided before the start whose labels end inside it
         purged = (ds.decided_ms < f.start_ms) & (ds.known_ms >= f.start_ms)
         assert purged.sum() > 0 and not np.isin(np.flatnonzero(purged), f.train).any()
+        # and nothing else: every sample decided and known before the start is trained on
+        np.testing.assert_array_equal(f.train, np.flatnonzero(ds.known_ms < f.start_ms))
     assert [f.k for f in folds] == sorted(f.k for f in folds)
+
+    # the embargo, longer than the horizon so it drops samples the purge keeps
+    embargo = 3 * horizon
+    for f, e in zip(folds, walk_forward(ds.decided_ms, ds.known_ms, SPEC.n_folds, embargo), strict=True):
+        assert (e.start_ms, e.end_ms) == (f.start_ms, f.end_ms)
+        np.testing.assert_array_equal(e.test, f.test)
+        assert ds.decided_ms[e.train].max() < e.start_ms - embargo
+        assert ds.known_ms[e.train].max() < e.start_ms
+        embargoed = (ds.known_ms < f.start_ms) & (ds.decided_ms >= f.start_ms - embargo)
+        assert embargoed.sum() > 0 and not np.isin(np.flatnonzero(embargoed), e.train).any()
+        np.testing.assert_array_equal(e.train, np.setdiff1d(f.train, np.flatnonzero(embargoed)))

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ml_helpers import PAIRS, SMALL, TF_MS, Env
+from ml_helpers import PAIRS, SMALL, TF_MS, AlwaysLong, Env
 
 from aitrader.core.candles import OHLCV
-from aitrader.core.decisions import Decision
 from aitrader.core.ports import CandleClosed
 from aitrader.ml.card import build_card
 from aitrader.ml.gate import MLGate
@@ -46,14 +45,6 @@ def wait_for_stage(r: Retrainer, stage: str, timeout_s: float = 120.0) -> None:
         time.sleep(0.05)
 
 
-class _AlwaysLong:
-    """Inner decision source: proposes a long entry on every candle."""
-
-    def decision(self, symbol: str, event: CandleClosed) -> Decision | None:
-        c = event.candle
-        return Decision(ts=c.ts, symbol=symbol, direction=1, confidence=1.0, price=c.close)
-
-
 def test_sigkill_mid_training_keeps_previous_model(
     tmp_path: Path, registry: ModelRegistry, ml_env: Env, request: pytest.FixtureRequest
 ) -> None:
@@ -61,7 +52,7 @@ def test_sigkill_mid_training_keeps_previous_model(
     assert gate.load()
     c = ml_env.candles["ETH/BTC"]
     src = GatedDecisions(
-        _AlwaysLong(),
+        AlwaysLong(),
         gate,
         window=1500,
         # thousands of boosting iterations: once fitting has started, the run lasts many seconds
@@ -120,3 +111,20 @@ def test_retrainer_completes_and_gate_picks_up_promotion(tmp_path: Path, ml_env:
         time.sleep(0.2)
     assert outcome.returncode == 0 and outcome.promoted, outcome.result
     assert gate.load("current") and gate.version == "v0001"
+
+
+def test_corrupt_current_model_does_not_block_promotion(registry: ModelRegistry, ml_env: Env) -> None:
+    """A current model whose file fails its sha256 check scores NaN: the candidate is promoted and the
+    gate, closed while CURRENT was corrupt, serves the new version."""
+    path = registry.root / "v0001" / "model.joblib"
+    path.write_bytes(path.read_bytes() + b"\0")  # the card's sha256 no longer matches
+    gate = MLGate(registry, threshold=0.0, timeframe_ms=TF_MS)
+    assert not gate.load() and gate.last_error is not None and "sha256" in gate.last_error
+    out = run(_request(ml_env, registry, promote="if_better"))
+    assert out["promoted"] and out["version"] == "v0002" and out["previous"] == "v0001"
+    assert np.isnan(out["current_auc"]) and "sha256" in out["current_error"]
+    assert registry.current() == "v0002" and registry.versions() == ["v0001", "v0002"]
+    assert gate.load() and gate.version == "v0002"
+    # a loadable current model still has to be beaten: nothing is reported wrong with it
+    out = run(_request(ml_env, registry, promote="if_better"))
+    assert not out["promoted"] and out["current_error"] is None and registry.current() == "v0002"

@@ -20,7 +20,7 @@ from rich.table import Table
 from aitrader.cli.common import ConfigOption, DatadirOption, JsonFlag, console, resolve_datadir, settings_from
 from aitrader.config import Settings
 from aitrader.core.errors import AitraderError
-from aitrader.core.time import parse_timerange, timeframe_to_ms
+from aitrader.core.time import ms_to_iso, parse_time, parse_timerange, timeframe_to_ms
 from aitrader.ml.configured import train_spec
 from aitrader.ml.registry import ModelRegistry
 from aitrader.ml.retrain import spawn_worker
@@ -128,6 +128,8 @@ def train_cmd(
         f"registered model [bold]{final['version']}[/] in {settings.ml.registry}"
         + (" (promoted)" if final.get("promoted") else "")
     )
+    if final.get("current_error"):
+        console.print(f"[yellow]note:[/] the current model was unusable ({final['current_error']})")
     console.print(metrics_table(final["validation"]))
     if final.get("importances"):
         console.print(importances_table(final["importances"]))
@@ -269,6 +271,25 @@ def promote_cmd(version: str, config: ConfigOption = None) -> None:
     console.print(f"promoted {v}")
 
 
+def _card_ms(card: dict[str, Any], key: str) -> int | None:
+    """A time of the card's `data` section in epoch ms: `<key>_ms`, else its ISO `<key>` (older cards)."""
+    data = card.get("data") or {}
+    ms = data.get(f"{key}_ms")
+    if isinstance(ms, int) and not isinstance(ms, bool):
+        return ms
+    text = data.get(key)
+    if isinstance(text, str):
+        try:
+            return parse_time(text)
+        except AitraderError:
+            return None
+    return None
+
+
+def _iso(ms: int | None, open_side: str) -> str:
+    return open_side if ms is None else ms_to_iso(ms)
+
+
 @ml_app.command("compare")
 def compare_cmd(
     config: ConfigOption = None,
@@ -277,13 +298,24 @@ def compare_cmd(
     pairs: PairsOption = None,
     exchange: Annotated[str | None, typer.Option(help="Exchange id of the stored data.")] = None,
     timeframe: Annotated[str | None, typer.Option(help="Candle timeframe, e.g. 5m.")] = None,
-    timerange: TimerangeOption = None,
+    timerange: Annotated[
+        str | None,
+        typer.Option(
+            help="START-END, e.g. 20180110-20180130 (default: from the model's out-of-sample validation "
+            "start to the end of the data)."
+        ),
+    ] = None,
     threshold: Annotated[float | None, typer.Option(help="Gate threshold (default ml.threshold).")] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the comparison as JSON here.")
     ] = None,
 ) -> None:
-    """Full-stack backtest without and with the ML gate, side by side."""
+    """Full-stack backtest without and with the ML gate, side by side.
+
+    By default the runs start where the model's latest walk-forward validation fold starts (its card's
+    `data.validation_start`): the shipped model never trained on anything from there on, so the
+    comparison is out of sample. A --timerange reaching into the training data is run as given, with
+    a warning."""
     from aitrader.backtest.runner import BacktestSpec
     from aitrader.ml.backtest_gate import compare_with_gate
     from aitrader.ml.gate import MLGate
@@ -291,14 +323,6 @@ def compare_cmd(
 
     settings = settings_from(config)
     tf = timeframe or settings.data.timeframe
-    start, end = parse_timerange(timerange) if timerange else (None, None)
-    spec = BacktestSpec(
-        exchange=exchange or settings.exchange.name,
-        pairs=_pairs(pairs, settings),
-        timeframe=tf,
-        start_ms=start,
-        end_ms=end,
-    )
     reg = _registry(settings)
     gate = MLGate(
         reg,
@@ -308,12 +332,67 @@ def compare_cmd(
     )
     if not gate.load(model):
         raise AitraderError(f"cannot load model {model}: {gate.last_error}")
+    assert gate.model is not None
+    card = gate.model.card
+    oos_start = _card_ms(card, "validation_start")
+    train_start, train_end = _card_ms(card, "train_start"), _card_ms(card, "train_end")
+    overlaps = False
+    if timerange:
+        start, end = parse_timerange(timerange)
+        source = "--timerange"
+        # training rows were decided from train_start and their labels known up to train_end
+        overlaps = (
+            train_start is not None
+            and train_end is not None
+            and (start is None or start < train_end)
+            and (end is None or end > train_start)
+        )
+    elif oos_start is not None:
+        start, end, source = oos_start, None, "model validation start"
+    else:
+        start, end, source = None, None, "all data"
+    version = gate.version
+    console.print(
+        f"range: {_iso(start, 'start of data')} → {_iso(end, 'end of data')} ({source}; model {version} "
+        f"trained on {_iso(train_start, '?')} → {_iso(train_end, '?')})"
+    )
+    if source == "all data":
+        console.print(
+            f"[yellow]warning:[/] model {version}'s card has no validation start: the comparison covers "
+            "its training data (in-sample); pass --timerange to choose a later range"
+        )
+    if overlaps:
+        console.print(
+            f"[yellow]warning:[/] --timerange overlaps model {version}'s training data "
+            f"({_iso(train_start, '?')} → {_iso(train_end, '?')}): that part of the comparison is in-sample; "
+            f"out of sample starts at {_iso(oos_start, '?')}"
+        )
+    spec = BacktestSpec(
+        exchange=exchange or settings.exchange.name,
+        pairs=_pairs(pairs, settings),
+        timeframe=tf,
+        start_ms=start,
+        end_ms=end,
+    )
     with console.status("backtesting without and with the gate"):
         cmp = compare_with_gate(settings, spec, resolve_datadir(datadir, config), gate)
     console.print(comparison_table(cmp))
     if json_out is not None:
+        candles = cmp.without.report.candles.values()
+        out = cmp.to_dict() | {
+            "timerange": {
+                "start_ms": start,
+                "end_ms": end,
+                "source": source,
+                "overlaps_training": overlaps,
+                "first_candle_ms": min((int(c.ts[0]) for c in candles if len(c)), default=None),
+                "train_start_ms": train_start,
+                "train_end_ms": train_end,
+                "validation_start_ms": oos_start,
+            }
+        }
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(cmp.to_dict(), indent=1, default=str), encoding="utf-8")
+        json_out.write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
         console.print(f"JSON: {json_out}")
 
 

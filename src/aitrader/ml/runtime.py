@@ -13,8 +13,9 @@ computation is unchanged: the wrapper only asks it for the decision and gates en
   engine will not be handed (no candle it will see later leaks into an earlier feature row).
 - `run_retraining(ctx)` is a supervised task: every `poll_s` it starts the training subprocess when
   `ml.retrain_interval_ms` (wall time) has passed since the promoted model was created or the last
-  run started, picks up a promotion by reloading the gate, and kills a run in flight when the task is
-  cancelled (session shutdown). A run that dies or loses leaves the gate serving what it had.
+  run started (at once when no usable model was loaded: a missing or corrupt CURRENT), picks up a
+  promotion by reloading the gate, and kills a run in flight when the task is cancelled (session
+  shutdown). A run that dies or loses leaves the gate serving what it had.
 """
 
 from __future__ import annotations
@@ -85,18 +86,17 @@ class SessionGate:
             if model is not None:  # a model with a longer feature history gets a longer window
                 self.gated.window = max(self.gated.window, model.spec.features.window(self.tf_ms))
             log.info("ml gate: serving model %s (threshold %.2f)", self.gate.version, self.gate.threshold)
-        else:
+            self._schedule_from_current()
+        else:  # no usable model: retraining is due at once, it is the way out of the failure mode
             log.warning(
                 "ml gate: no usable model (%s); entries are %s until one is promoted",
                 self.gate.last_error,
                 "refused" if self.gate.on_failure == "gate_closed" else "let through ungated",
             )
-        self._schedule_from_current()
         return ok
 
     def _schedule_from_current(self) -> None:
-        """The first scheduled run is due `retrain_interval_ms` after the promoted model was made
-        (at once when there is none)."""
+        """The first scheduled run is due `retrain_interval_ms` after the promoted model was made."""
         try:
             cur = self.registry.current()
             created = self.registry.card(cur).get("created_ms") if cur is not None else None
@@ -120,7 +120,14 @@ class SessionGate:
                 outcome = r.poll()
                 if outcome is not None:
                     if outcome.promoted:
-                        version = (outcome.result or {}).get("version")
+                        result = outcome.result or {}
+                        version = result.get("version")
+                        if result.get("current_error"):
+                            log.warning(
+                                "ml retrain: the current model was unusable (%s); %s replaces it",
+                                result["current_error"],
+                                version,
+                            )
                         loaded = await asyncio.to_thread(self.gate.load, "current")
                         kept = f"kept {self.gate.version} ({self.gate.last_error})"
                         log.info("ml retrain: promoted %s; gate %s", version, "reloaded" if loaded else kept)

@@ -4,14 +4,18 @@ Why a separate process: training takes seconds to minutes of CPU; in the engine'
 stall the event loop (and the GIL). The worker reads a JSON request, prints one JSON object per line
 on stdout (`{"stage": ..., "frac": ...}` progress, then `{"done": true, ...}`), registers the model
 and, by policy, promotes it: `always`, `never`, or `if_better` (its AUC on its latest out-of-sample
-fold beats the current model's AUC on that same fold). The result is also written atomically to
-`result_path` when the request names one. Killed at any point, it leaves the registry's CURRENT
-untouched unless the final atomic replace already happened.
+fold beats the current model's AUC on that same fold). A current model that cannot be loaded (a
+file that fails its sha256 check, a missing or unreadable version) scores NaN, so the candidate is
+promoted: otherwise a corrupt CURRENT would block every later promotion and keep the live gate in
+its failure mode for good; the result's `current_error` says why. The result is also written
+atomically to `result_path` when the request names one. Killed at any point, it leaves the
+registry's CURRENT untouched unless the final atomic replace already happened.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 import traceback
@@ -23,10 +27,11 @@ from aitrader.backtest.data import load_candles
 from aitrader.core.errors import AitraderError
 from aitrader.core.time import timeframe_to_ms
 from aitrader.ml.card import build_card
-from aitrader.ml.registry import ModelRegistry, _write_atomic
+from aitrader.ml.registry import ModelError, ModelRegistry, _write_atomic
 from aitrader.ml.train import TrainSpec, score_window, train
 
 Promote = Literal["always", "never", "if_better"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +83,18 @@ def run(req: TrainRequest) -> dict[str, Any]:
     cand_auc = float(result.validation["auc"])
     current = reg.current()
     cur_auc = math.nan
+    cur_error: str | None = None
     if req.promote == "if_better" and current is not None:
-        cur = reg.load(current)
-        fold = result.latest.fold
-        cur_auc = score_window(
-            cur.pipeline, cur.spec.features, candles, tf_ms, spec.labels, fold.start_ms, fold.end_ms
-        )
+        try:
+            cur = reg.load(current)
+        except ModelError as e:  # unusable current model: it cannot be better than anything
+            cur_error = str(e)
+            log.warning("current model unusable (%s): scored NaN, candidate %s may replace it", e, version)
+        else:
+            fold = result.latest.fold
+            cur_auc = score_window(
+                cur.pipeline, cur.spec.features, candles, tf_ms, spec.labels, fold.start_ms, fold.end_ms
+            )
     promote = req.promote == "always" or (
         req.promote == "if_better"
         and math.isfinite(cand_auc)
@@ -98,6 +109,7 @@ def run(req: TrainRequest) -> dict[str, Any]:
         "previous": current,
         "candidate_auc": cand_auc,
         "current_auc": cur_auc,
+        "current_error": cur_error,
         "validation": result.validation,
         "importances": result.importances,
     }
