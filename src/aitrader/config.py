@@ -119,7 +119,14 @@ class BacktestConfig(_Section):
 
 
 class ExecutionConfig(_Section):
+    # market: entries buy at the next open (the reference behaviour). limit: entries rest as limit buys
+    # entry_limit_offset_bps below the decision's close; one not filled within limit_entry_timeout_ms
+    # is cancelled and re-priced at the then last close, at most limit_entry_max_replaces times; a
+    # partly filled one keeps (and protects) what it bought
+    entry_order: Literal["market", "limit"] = "market"
+    entry_limit_offset_bps: Decimal = Field(default=Decimal("0"), ge=0, le=1000)
     limit_entry_timeout_ms: int = Field(default=60_000, ge=1000)
+    limit_entry_max_replaces: int = Field(default=2, ge=0, le=100)
     take_profit_with_limit: bool = False
     reconcile_interval_ms: int = Field(default=60_000, ge=1000)
 

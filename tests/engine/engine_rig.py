@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,7 @@ from aitrader.engine.engine import Engine, EngineResult
 from aitrader.engine.feed import HistoricalFeed
 from aitrader.engine.interest import Interest
 from aitrader.engine.ports import EngineFeed
+from aitrader.execution.entry_timeout import LimitEntryPolicy
 from aitrader.venues.markets import MarketRegistry, MarketRules
 from aitrader.venues.sim_models import FeeSchedule
 from aitrader.venues.simulated import SimulatedVenue
@@ -136,7 +138,7 @@ class KillAfterTrades(FixedStake):
         return super().size_entry(decision, equity, open_positions, rules, now_ms)
 
 
-def run_engine(
+def make_engine(
     candles: Mapping[str, OHLCV],
     dirs: Mapping[str, npt.NDArray[np.int8]],
     *,
@@ -147,8 +149,9 @@ def run_engine(
     kill_after: int | None = None,
     max_volume_share: Decimal = Decimal(1),
     stake: Decimal = Decimal("0.5"),
-) -> tuple[EngineResult, int]:
-    """One engine run over `candles` with decision `dirs`; returns the result and the events visited."""
+    limit_entries: LimitEntryPolicy | None = None,
+) -> Engine:
+    """An engine over `candles` with decision `dirs`, not yet run."""
     clock = SimulatedClock(min(int(c.ts[0]) for c in candles.values()))
     src = PrecomputedDecisions(
         {p: PatternFrame(p, c, dirs[p], stop_frac, take_frac) for p, c in candles.items()},
@@ -168,6 +171,15 @@ def run_engine(
     engine = Engine(
         clock=clock, feed=feed, venue=venue, decisions=src, risk=KillAfterTrades(stake, kill_after),
         markets=markets, ledger=Ledger(balances), quote="BTC", protect=protect,
+        limit_entries=limit_entries,
     )
+    return engine
+
+
+def run_engine(
+    candles: Mapping[str, OHLCV], dirs: Mapping[str, npt.NDArray[np.int8]], **kw: Any
+) -> tuple[EngineResult, int]:
+    """One engine run (`make_engine` arguments); returns the result and the events visited."""
+    engine = make_engine(candles, dirs, **kw)
     res = engine.run()
     return res, engine.stats.events

@@ -57,12 +57,12 @@ def test_every_pair_with_kill_switch_and_stops_on_real_data() -> None:
         both = np.where(shared != 0, shared, own)
         pos = candles["ETH/BTC"].ts.searchsorted(c.ts)  # pairs with gaps follow the shared clock
         dirs[p] = both[np.minimum(pos, n - 1)]
-    for kill in (None, 8, 40):
+    for kill in (None, 7, 40):
         cap = Decimal("0.05")  # partial fills
         sparse, visited = run_engine(candles, dirs, dense=False, kill_after=kill, max_volume_share=cap)
         dense, events = run_engine(candles, dirs, dense=True, kill_after=kill, max_volume_share=cap)
         assert len(dense.trades) >= (kill or 100)
-        if kill == 8:
+        if kill == 7:
             assert "risk" in set(dense.trades.exit_reason)  # the switch flattened positions of others
         assert sparse.trades.fingerprint() == dense.trades.fingerprint(), kill
         assert visited < events / 2

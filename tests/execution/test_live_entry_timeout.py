@@ -37,7 +37,9 @@ def test_stale_limit_entry_is_cancelled_then_its_remainder_resubmitted() -> None
             assert rep.check() == []  # cancel requested, not yet confirmed: nothing resubmitted
             assert len(sim_orders(sim, acc.api_key)) == 1
             pump(om, venue, lambda: old.status is OrderStatus.CANCELLED)
-            (new,) = rep.check()
+            (expired,) = rep.check()
+            new = expired.new
+            assert new is not None and expired.old is old
             assert new.client_id != "at-l" and new.amount == D("0.4") - old.filled
             assert prices == [("at-l", new.amount)] and rep.replaced == {"at-l": new.client_id}
             pump(om, venue, lambda: om.order(new.client_id).status is OrderStatus.OPEN and venue.idle())

@@ -57,3 +57,35 @@ async def running(session: Any, sim: Any, *after: Callable[[], Awaitable[object]
         await sim.stop()
         for stop in after:
             await stop()
+
+
+async def replay_live(
+    session: Any, sim: Any, api_key: str, candles: int, pairs: int, pause_s: float = 0.0
+) -> None:
+    """Drive a live session: advance the simulator one candle at a time, each time waiting (bounded)
+    for the session to take the `pairs` new candles in and for its orders to reach the exchange before
+    the market moves on (`pause_s` more: pump ticks between candles); then wait until our fills equal
+    the exchange's for account `api_key`."""
+    await eventually(lambda: "engine" in session.supervisor.names(), timeout=60, what="start")
+    loop = asyncio.get_running_loop()
+    for _ in range(candles):
+        seen = session.candles
+        sim.advance(FIVE_MIN)
+        end = loop.time() + 1.0
+        while session.candles < seen + pairs and loop.time() < end:
+            await asyncio.sleep(0.005)
+        inner = getattr(session.venue, "inner", None)
+        while inner is not None and not inner.idle() and loop.time() < end + 2.0:
+            await asyncio.sleep(0.005)
+        if pause_s:
+            await asyncio.sleep(pause_s)
+    venue = session.venue.inner
+    await eventually(venue.idle, timeout=30, what="venue idle")
+    venue.poke()
+
+    def settled() -> bool:  # the poller and the pump have brought in what the streams lost
+        known = {o.request.client_id: o.filled for o in session.engine.om.orders()}
+        remote = [o for o in sim.engine.orders.values() if o.api_key == api_key]
+        return all(known.get(str(o.cl_ord_id)) == o.vol_exec for o in remote)
+
+    await eventually(settled, timeout=30, what="local fills == exchange fills")

@@ -10,7 +10,7 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from runtime_helpers import FIVE_MIN, eventually, series, settings_for
+from runtime_helpers import replay_live, series, settings_for
 
 from aitrader.runtime.session import Session, SessionOptions
 from aitrader.storage.db import make_engine
@@ -35,32 +35,8 @@ async def test_live_session_against_a_faulty_exchange_ends_equal_to_it(tmp_path:
     session = Session(settings, make_engine(url), opts)
     task = asyncio.create_task(session.run(install_signals=False))
     try:
-        await eventually(lambda: "engine" in session.supervisor.names(), timeout=60, what="start")
-        loop = asyncio.get_running_loop()
-        for _ in range(80):
-            seen = session.candles
-            sim.advance(FIVE_MIN)
-            end = loop.time() + 1.0
-            while session.candles < seen + 2 and loop.time() < end:
-                await asyncio.sleep(0.005)
-            inner = getattr(session.venue, "inner", None)
-            while inner is not None and not inner.idle() and loop.time() < end + 2.0:
-                await asyncio.sleep(0.005)  # orders reach the exchange before its market moves on
-        venue = session.venue.inner  # type: ignore[attr-defined]
-        assert isinstance(venue, CcxtVenue)
-        await eventually(venue.idle, timeout=30, what="venue idle")
-
-        def settled() -> bool:  # the poller and the pump have brought in what the streams lost
-            om = session.engine.om
-            known = {o.request.client_id: o.filled for o in om.orders()}
-            return all(
-                known.get(str(o.cl_ord_id)) == o.vol_exec
-                for o in sim.engine.orders.values()
-                if o.api_key == acc.api_key
-            )
-
-        venue.poke()
-        await eventually(settled, timeout=30, what="local fills == exchange fills")
+        await replay_live(session, sim, acc.api_key, candles=80, pairs=2)
+        assert isinstance(session.venue.inner, CcxtVenue)  # type: ignore[attr-defined]
         await asyncio.sleep(0.5)
         session.supervisor.request_stop("test done")
         result = await asyncio.wait_for(task, 60)

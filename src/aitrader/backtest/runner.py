@@ -32,6 +32,7 @@ from aitrader.engine.decisions import DecisionArrays, PrecomputedDecisions
 from aitrader.engine.engine import Engine, EngineStats
 from aitrader.engine.feed import HistoricalFeed
 from aitrader.engine.ports import EntryGate
+from aitrader.execution.entry_timeout import limit_entry_policy
 from aitrader.strategies import registry
 from aitrader.venues.markets import MarketRegistry
 from aitrader.venues.sim_models import FeeSchedule, SlippageModel
@@ -233,6 +234,8 @@ def _run_full(
         protect=not spec.no_stops,
         trailing_stop=None if spec.no_stops else bt.trailing_stop,
         end_fee_rate=taker,
+        # reference runs buy at the next open by definition; everything else as configured
+        limit_entries=None if spec.reference else limit_entry_policy(settings.execution),
     )
     span = max(1, last - first)
     result = engine.run(lambda now: progress("backtest", min(1.0, (now - first) / span)))

@@ -19,6 +19,15 @@ Per closed candle of a symbol (`on_candle`, the same code in every mode):
     stop/take in the same candle);
  5. the engine tells the feed which coming candle of this symbol could matter (`engine.interest`):
     that is what lets a historical feed skip candles where nothing can happen.
+
+Entries are market orders unless a `LimitEntryPolicy` is plugged in (`execution.entry_order: limit`):
+then an entry rests as a limit buy below the decision's close, is cancelled when it times out and
+re-priced (`execution.entry_timeout`), checked after step 2 for the candle's own symbol (whose candle
+was just matched: the result cannot depend on which other symbols a feed delivers) and for all
+symbols on every `poll()` between candles (live venues fill and confirm cancels at any time). Its
+stop/take levels follow it to its replacement; a partly filled entry that times out keeps, and
+protects, what it bought. An exit signal or the kill switch cancels a resting entry of a flat symbol
+(the kill switch: any entry still open, market ones included, so nothing is bought after it).
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from aitrader.engine.decisions import DecisionSource
 from aitrader.engine.interest import EVERY, interest_for
 from aitrader.engine.ports import EngineFeed, EntryGate
 from aitrader.engine.recorder import TradeRecorder
+from aitrader.execution.entry_timeout import Expired, LimitEntryPolicy, LimitEntryReplacer
 from aitrader.execution.order_manager import OrderManager
 from aitrader.venues.markets import MarketRegistry, MarketRules
 from aitrader.venues.simulated import dec
@@ -82,6 +92,7 @@ class Engine:
         trailing_stop: Decimal | None = None,
         order_manager: OrderManager | None = None,
         end_fee_rate: Decimal | None = None,
+        limit_entries: LimitEntryPolicy | None = None,
     ) -> None:
         self.clock = clock
         self.feed = feed
@@ -102,6 +113,13 @@ class Engine:
         self._touched: set[str] = set()
         self._rules: dict[str, MarketRules] = {}
         self._marks: dict[str, tuple[int, Decimal]] = {}  # symbol -> (candle open ts, its close as Decimal)
+        self.limit_entries = limit_entries
+        self._dropped: set[str] = set()  # entries cancelled on purpose: never replaced
+        self.replacer: LimitEntryReplacer | None = None
+        if limit_entries is not None:
+            self.replacer = LimitEntryReplacer(
+                self.om, clock, limit_entries.timeout_ms, self._reprice, limit_entries.max_replaces
+            )
 
     # ---- the loop
 
@@ -122,6 +140,7 @@ class Engine:
         self._touched.add(symbol)
         self.venue.on_candle(symbol, candle)
         self._pump()
+        self._expire_entries(symbol)  # only this symbol's: its candle was just matched, others' not yet
         equity = self.equity()
         self.risk.on_equity(self.clock.now(), equity)
         if self.risk.killed:
@@ -156,6 +175,13 @@ class Engine:
             self._enter(d, equity)
         elif d.direction < 0 and pos is not None:
             self._exit(s, "")
+        elif d.direction < 0:
+            self._cancel_entries(s)
+
+    def poll(self) -> None:
+        """Between candles: apply what the venue reported, resolve timed-out limit entries."""
+        self._pump()
+        self._expire_entries()
 
     def rules(self, symbol: str) -> MarketRules:
         got = self._rules.get(symbol)
@@ -175,6 +201,10 @@ class Engine:
             self.stats.rejections[key] = self.stats.rejections.get(key, 0) + 1
             return
         out.strategy = _main_strategy(d)  # reports attribute the trade to its strongest voter
+        if self.limit_entries is not None:
+            mark = self._mark(d.symbol)
+            if mark is not None:
+                out.type, out.price = OrderType.LIMIT, self.limit_entries.price(mark, rules)
         self.stats.entries += 1
         if self.protect and (d.stop is not None or d.take is not None or self.trailing_stop is not None):
             self._protection[out.client_id] = (d.stop, d.take)
@@ -215,6 +245,56 @@ class Engine:
         for s in list(self.om.positions()):
             self._touched.add(s)
             self._exit(s, "risk")
+        for o in self.om.open_orders():
+            if o.request.purpose is OrderPurpose.ENTRY and self.om.position(o.request.symbol) is None:
+                self._cancel_entries(o.request.symbol)
+
+    def _cancel_entries(self, symbol: str) -> None:
+        """Cancel the resting entries of a flat `symbol` (they get no protection when the cancel lands)."""
+        for o in self.om.open_orders(symbol):
+            cid = o.request.client_id
+            if o.request.purpose is OrderPurpose.ENTRY:
+                self._protection.pop(cid, None)
+                self._dropped.add(cid)
+                self._touched.add(symbol)
+                if self.replacer is None or not self.replacer.cancelling(cid):
+                    self.om.cancel(cid)
+        self._pump()
+
+    # ---- limit entries: timeout and replace
+
+    def _reprice(self, request: OrderRequest, remaining: Decimal) -> Decimal | None:
+        """The replacement's price: the policy's limit off the latest close. None (let it go) when the
+        entry partly filled (it keeps what it bought), the kill switch is on or an exit signal
+        cancelled it."""
+        policy = self.limit_entries
+        s = request.symbol
+        if policy is None or remaining != request.amount or self.risk.killed:
+            return None
+        if request.client_id in self._dropped:
+            return None
+        mark = self._mark(s)
+        return None if mark is None else policy.price(mark, self.rules(s))
+
+    def _expire_entries(self, symbol: str | None = None) -> None:
+        if self.replacer is None:
+            return
+        for _ in range(2):  # cancel what timed out; once confirmed (at once on a simulated venue), replace
+            done = self.replacer.check(symbol)
+            self._pump()
+            for exp in done:
+                self._resolved(exp)
+
+    def _resolved(self, exp: Expired) -> None:
+        old = exp.old.request.client_id
+        self._touched.add(exp.old.request.symbol)
+        if exp.new is not None:
+            levels = self._protection.pop(old, None)
+            if levels is not None:
+                self._protection[exp.new.client_id] = levels
+            self._pump()
+        else:
+            self._protect_filled(exp.old)  # what a partly filled entry bought; nothing when unfilled
 
     # ---- venue events -> order manager -> ledger, recorder, protection
 
@@ -239,6 +319,8 @@ class Engine:
                     self._protect_filled(o)
 
     def _protect_filled(self, entry: Order) -> None:
+        if self.replacer is not None and self.replacer.cancelling(entry.request.client_id):
+            return  # timed out: the replacer decides (`_resolved`), its replacement inherits the levels
         levels = self._protection.pop(entry.request.client_id, None)
         s = entry.request.symbol
         pos = self.om.position(s)

@@ -1,27 +1,56 @@
-"""Limit-entry timeout and replace (`execution.limit_entry_timeout_ms`).
+"""Limit entries: their price, their timeout and their replacement (`execution.entry_order: limit`).
 
 Why this shape: a limit entry that has not filled in time is cancelled and the *unfilled remainder*
 is sent again under a new client id at a fresh price. The new order goes out only after the venue
 confirmed the cancel, because until then the old order may still fill: resubmitting earlier could
 buy more than was sized. Fills that arrive between the cancel request and its confirmation are
 accounted for, since the remainder is computed from the order's fills at confirmation time.
-Venue-agnostic: it works through the OrderManager only.
+After `max_replaces` replacements of one entry (or when `reprice` says None) the entry is let go.
+Venue-agnostic: it works through the OrderManager only, so backtest, paper and live share it; the
+engine calls `check()` on every candle and between candles (live venues confirm cancels later).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from aitrader.config import ExecutionConfig
 from aitrader.core.clock import Clock
 from aitrader.core.orders import Order, OrderPurpose, OrderRequest, OrderStatus, OrderType
 from aitrader.execution.order_manager import OrderManager
+from aitrader.venues.markets import MarketRules
+
+BPS = Decimal(10_000)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitEntryPolicy:
+    """Entries rest as limit buys `offset_bps` below the last close, for `timeout_ms` each, and
+    are re-priced at most `max_replaces` times before the entry is dropped."""
+
+    timeout_ms: int
+    offset_bps: Decimal = Decimal(0)
+    max_replaces: int = 2
+
+    def price(self, last_close: Decimal, rules: MarketRules) -> Decimal:
+        """The limit for a buy: below the last close by the offset, rounded down to the tick (never
+        pays more than planned)."""
+        return rules.round_price(last_close * (1 - self.offset_bps / BPS), "down")
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """A timed-out entry whose cancel the venue confirmed; `new` is its replacement (None: let go)."""
+
+    old: Order
+    new: OrderRequest | None
 
 
 class LimitEntryReplacer:
-    """Call `check()` regularly (each candle, each loop tick); `reprice(request)` gives the new limit
-    price for a remainder, or None to let the entry go."""
+    """Call `check()` regularly (each candle, each loop tick); `reprice(request, remaining)` gives the
+    new limit price for a remainder, or None to let the entry go."""
 
     def __init__(
         self,
@@ -29,17 +58,26 @@ class LimitEntryReplacer:
         clock: Clock,
         timeout_ms: int,
         reprice: Callable[[OrderRequest, Decimal], Decimal | None],
+        max_replaces: int | None = None,
     ) -> None:
         self.om = om
         self.clock = clock
         self.timeout_ms = timeout_ms
         self.reprice = reprice
+        self.max_replaces = max_replaces
         self.replaced: dict[str, str] = {}  # old client id -> new client id
+        self._generation: dict[str, int] = {}  # client id -> how many replacements led to it
         self._cancelling: dict[str, Order] = {}
 
-    def check(self) -> list[OrderRequest]:
+    def cancelling(self, client_id: str) -> bool:
+        """True while this entry's timeout cancel is unresolved (its fate is the replacer's)."""
+        return client_id in self._cancelling
+
+    def check(self, symbol: str | None = None) -> list[Expired]:
+        """Cancel entries (of `symbol`, or all) past their timeout; resolve every entry whose cancel
+        was confirmed."""
         now = self.clock.now()
-        for o in self.om.open_orders():
+        for o in self.om.open_orders(symbol):
             r = o.request
             if (
                 r.type is OrderType.LIMIT
@@ -49,25 +87,41 @@ class LimitEntryReplacer:
             ):
                 self._cancelling[r.client_id] = o
                 self.om.cancel(r.client_id)
-        sent: list[OrderRequest] = []
+        done: list[Expired] = []
         for cid, o in list(self._cancelling.items()):
             if not o.status.is_terminal:
                 continue  # not confirmed: the old order may still fill
             del self._cancelling[cid]
-            remaining = o.request.amount - o.filled
-            if o.status not in (OrderStatus.CANCELLED, OrderStatus.EXPIRED) or remaining <= 0:
-                continue
-            price = self.reprice(o.request, remaining)
-            if price is None:
-                continue
-            new = replace(
-                o.request,
-                client_id=self.om.new_client_id(o.request.symbol),
-                amount=remaining,
-                price=price,
-                created_ms=now,
-            )
-            self.om.submit(new)
-            self.replaced[cid] = new.client_id
-            sent.append(new)
-        return sent
+            done.append(Expired(o, self._replacement(o, now)))
+        return done
+
+    def _replacement(self, o: Order, now: int) -> OrderRequest | None:
+        cid = o.request.client_id
+        remaining = o.request.amount - o.filled
+        if o.status not in (OrderStatus.CANCELLED, OrderStatus.EXPIRED) or remaining <= 0:
+            return None
+        generation = self._generation.pop(cid, 0)
+        if self.max_replaces is not None and generation >= self.max_replaces:
+            return None
+        price = self.reprice(o.request, remaining)
+        if price is None:
+            return None
+        new = replace(
+            o.request,
+            client_id=self.om.new_client_id(o.request.symbol),
+            amount=remaining,
+            price=price,
+            created_ms=now,
+        )
+        self.om.submit(new)
+        self.replaced[cid] = new.client_id
+        self._generation[new.client_id] = generation + 1
+        return new
+
+
+
+def limit_entry_policy(ex: ExecutionConfig) -> LimitEntryPolicy | None:
+    """The policy the `execution` config section asks for; None for market entries."""
+    if ex.entry_order != "limit":
+        return None
+    return LimitEntryPolicy(ex.limit_entry_timeout_ms, ex.entry_limit_offset_bps, ex.limit_entry_max_replaces)

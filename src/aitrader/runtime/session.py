@@ -51,6 +51,7 @@ from aitrader.core.time import now_ms, timeframe_to_ms
 from aitrader.data.cache import CandleCache
 from aitrader.data.live.staleness import StalenessTracker
 from aitrader.engine.engine import Engine
+from aitrader.execution.entry_timeout import limit_entry_policy
 from aitrader.execution.nonce import PersistentNonce, install_nonce
 from aitrader.execution.reconcile import Reconciler
 from aitrader.execution.trailing import KvStateStore, TriggerBook
@@ -246,6 +247,7 @@ class Session:
             protect=True,
             trailing_stop=bt.trailing_stop,
             end_fee_rate=bt.taker_fee,
+            limit_entries=limit_entry_policy(s.execution),
         )
         self._restore_limits(risk)
         self.restored = replay(snap, self.engine, venue_ledger)
@@ -373,7 +375,7 @@ class Session:
             async with self.lock:
                 if self.reconciler is not None:  # network calls: off the loop, the engine held still
                     await asyncio.to_thread(self.reconciler.maybe_run)
-                self.engine._pump()
+                self.engine.poll()  # fills, and limit entries that timed out between candles
                 await self.persister.flush_step(self.engine.clock.now(), equity=False)
             if self.feed.staleness is not None:
                 self.feed.staleness.check(now_ms(), self.pairs)  # alerts once per stale episode

@@ -10,11 +10,14 @@ take part; later ones wait for the next candle, so nothing sees the future):
 1. At the open, in submission order:
    - MARKET (and stops triggered on an earlier candle but not yet complete): fill at the open,
      slipped adversely, taker fee.
-   - LIMIT on its first candle (it arrives at this open): marketable if the open is at or through
-     its price (buy: open <= price) -> fills at the open as a taker, slippage capped at the limit.
-   - LIMIT resting from an earlier candle that the open gapped through (buy: open < price): it was
-     in the book while the price moved through it, so it fills at its own price as a maker (the
-     conservative choice: the better open price is not given).
+   - LIMIT on its first candle (it arrives at this open: submitted at the open time itself):
+     marketable if the open is at or through its price (buy: open <= price) -> fills at the open as
+     a taker, slippage capped at the limit.
+   - LIMIT resting from before this open (submitted earlier) that the open gapped through (buy:
+     open < price): it was in the book while the price moved through it, so it fills at its own
+     price as a maker (the conservative choice: the better open price is not given). "Resting" is
+     decided by time, not by the candles the venue was shown, so a historical feed that skips
+     candles where nothing can happen gets the same fills as one showing every candle.
    - STOP_MARKET whose level the open already crossed (sell: open <= stop): fills at the open
      (the worse price), slipped, taker fee.
 2. Intrabar stops (sell: low <= stop; touching triggers): fill at the stop level, slipped, taker.
@@ -93,7 +96,6 @@ class _SimOrder:
     order: Order
     rules: MarketRules
     submitted_ms: int
-    seen: bool = False  # has taken part in at least one candle
     triggered: bool = False  # stop triggered; the rest fills as market at the next opens
     level: Decimal | None = None  # current stop level (stops and trailing stops)
 
@@ -191,7 +193,6 @@ class SimulatedVenue:
         for sim in orders:  # 4. trailing ratchet, after the trigger check
             if sim.active and sim.req.trail is not None and not sim.triggered:
                 self._ratchet(sim, bar)
-            sim.seen = True
 
     def drain_events(self) -> list[VenueEvent]:
         out, self._events = self._events, []
@@ -267,9 +268,10 @@ class SimulatedVenue:
             self._fill(sim, bar, bar.open, cap, is_maker=False, slip=True)
         elif req.type is OrderType.LIMIT:
             assert req.price is not None
-            if not sim.seen and (bar.open <= req.price if buy else bar.open >= req.price):
+            resting = bar.ts > sim.submitted_ms  # in the book before this open
+            if not resting and (bar.open <= req.price if buy else bar.open >= req.price):
                 self._fill(sim, bar, bar.open, cap, is_maker=False, slip=True, cap_price=req.price)
-            elif sim.seen and (bar.open < req.price if buy else bar.open > req.price):
+            elif resting and (bar.open < req.price if buy else bar.open > req.price):
                 self._fill(sim, bar, req.price, cap, is_maker=True, slip=False)
         else:
             assert sim.level is not None
