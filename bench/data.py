@@ -5,6 +5,7 @@ dataset (a)), generated in a child process so its pandas/scipy memory does not c
 RSS measured here. Timings are the best of several runs (the machine is shared), except the one-off
 import. Targets: store read < 0.2 s, resample 1m->5m < 0.1 s, CSV read well under 1 s, peak RSS
 < 500 MB. The shared folder is `shared/` beside the checkout, or $AITRADER_SHARED.
+Exit code 1 when a target is missed (a figure marked SLOW or HIGH).
 """
 
 from __future__ import annotations
@@ -64,13 +65,16 @@ def best(fn: Callable[[], T], runs: int) -> tuple[float, T]:
     return min(times), out
 
 
-def line(what: str, seconds: float, target: float | None = None, extra: str = "") -> None:
-    verdict = "" if target is None else ("  OK" if seconds < target else "  SLOW")
+def line(what: str, seconds: float, target: float | None = None, extra: str = "") -> bool:
+    """Print one figure; False when it misses its target (True without one)."""
+    met = target is None or seconds < target
+    verdict = "" if target is None else ("  OK" if met else "  SLOW")
     tgt = "" if target is None else f"  (target < {target:g} s)"
     print(f"{what:<42} {seconds:8.4f} s{tgt}{verdict}{extra}")
+    return met
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=5)
@@ -97,15 +101,16 @@ def main() -> None:
         added = store.write("binance", "BTC/USDT", "1m", ohlcv)
         import_s = time.perf_counter() - t0
         assert added == args.rows == len(ohlcv)
-        line("CSV read (first, one-off)", csv_s, 1.0)
+        met = [line("CSV read (first, one-off)", csv_s, 1.0)]
         line("import CSV -> store (read + write)", import_s, None)
         rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         csv_best, _ = best(lambda: read_ohlcv_csv(csv_path), args.runs)
-        line("CSV read (best)", csv_best, 1.0)
+        met.append(line("CSV read (best)", csv_best, 1.0))
 
         read_s, got = best(lambda: store.read("binance", "BTC/USDT", "1m"), args.runs)
         assert len(got) == args.rows
-        line("store read, all candles", read_s, 0.2, f"  {args.rows / read_s / 1e6:.0f} M candles/s")
+        rate = f"  {args.rows / read_s / 1e6:.0f} M candles/s"
+        met.append(line("store read, all candles", read_s, 0.2, rate))
         day = int(got.ts[len(got) // 2])
         rng_s, part = best(lambda: store.read("binance", "BTC/USDT", "1m", day, day + 86_400_000), args.runs)
         line(f"store read, one day ({len(part)} candles)", rng_s, None)
@@ -116,7 +121,7 @@ def main() -> None:
 
         rs_s, m5 = best(lambda: resample(got, "1m", "5m"), args.runs)
         assert len(m5) == args.rows // 5
-        line("resample 1m -> 5m", rs_s, 0.1)
+        met.append(line("resample 1m -> 5m", rs_s, 0.1))
         rs_h, _ = best(lambda: resample(got, "1m", "1h"), args.runs)
         line("resample 1m -> 1h", rs_h, None)
 
@@ -128,7 +133,9 @@ def main() -> None:
     verdict = "OK" if peak_mb < 500 else "HIGH"
     print(f"{'peak RSS after the import':<42} {rss_import:8.0f} MB")
     print(f"{'peak RSS (whole run, this process)':<42} {peak_mb:8.0f} MB  (target < 500 MB)  {verdict}")
+    met.append(peak_mb < 500)
+    return 0 if all(met) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

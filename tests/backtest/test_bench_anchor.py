@@ -3,23 +3,19 @@ freqtrade's (b) figure from ANCHORS.md, the anchor the issue means to beat by 10
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from bench_scripts import load_bench
 from shared_data import SHARED
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "backtest.py"
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_backtest", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("backtest")
 
 
 def test_shared_dir_beside_the_checkout_or_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

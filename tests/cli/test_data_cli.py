@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from aitrader.cli.main import app
 from aitrader.core.candles import OHLCV
 from aitrader.core.errors import DataError
-from aitrader.core.time import parse_time
+from aitrader.core.time import ms_to_iso, parse_time
 from aitrader.data.csv_io import read_ohlcv_csv
 from aitrader.data.store import HistoryStore
 from shared_data import SHARED as SHARED_ROOT
@@ -244,6 +244,10 @@ def test_download_through_the_kraken_simulator(tmp_path: Path) -> None:
         r = run(*args, "--until", "2018-01-22", "--datadir", str(datadir), "--config", str(cfg))
         row = next(line for line in r.output.splitlines() if "ETH/BTC" in line)
         assert [c.strip() for c in row.strip("│ ").split("│")][3:5] == ["0", "576"]
+        # and says why, with the requested range and the last stored candle
+        (note,) = [line for line in r.output.splitlines() if line.startswith("note:")]
+        assert "ETH/BTC 5m: 0 candles added for 2018-01-20T00:00:00Z .. 2018-01-22T00:00:00Z" in note
+        assert "already up to date (last stored candle 2018-01-21T23:55:00Z)" in note
     got = HistoryStore(datadir).read("kraken", "ETH/BTC", "5m")
     want = read_ohlcv_csv(OHLCV_DIR / "bittrex_ETH_BTC-5m.csv").between(since, until)
     assert np.array_equal(got.ts, want.ts) and np.array_equal(got.close, want.close)
@@ -259,6 +263,76 @@ def test_download_through_the_kraken_simulator(tmp_path: Path) -> None:
             "rows": 576,
         }
     ]
+
+
+def test_download_notes_a_range_without_candles(tmp_path: Path) -> None:
+    from aitrader.venues.simulator import KrakenSimulator, load_series
+
+    series = load_series(OHLCV_DIR / "bittrex_ETH_BTC-5m.csv")
+    sim = KrakenSimulator([series], start_ms=series.ts[-1] + series.tf_ms)
+    with sim.running():
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(f"exchange:\n  name: kraken\n  api_url: {sim.base_url}\n  rate_limit_ms: 5\n")
+        args = ["data", "download", "-p", "ETH/BTC", "-t", "5m", "--datadir", str(tmp_path / "d")]
+        # a day before the series starts: the exchange has nothing there, the store nothing at all
+        r = run(*args, "--since", "2017-06-01", "--until", "2017-06-02", "--config", str(cfg))
+        assert r.exit_code == 0, r.output
+        (note,) = [line for line in r.output.splitlines() if line.startswith("note:")]
+        assert "ETH/BTC 5m: 0 candles added for 2017-06-01T00:00:00Z .. 2017-06-02T00:00:00Z" in note
+        assert "no closed candles in that range (nothing stored yet)" in note
+        # one day stored, then a range after the series ended: the note names the last stored candle
+        r = run(*args, "--since", "2018-01-20", "--until", "2018-01-21", "--config", str(cfg))
+        assert r.exit_code == 0, r.output
+        r = run(*args, "--since", "2019-01-01", "--config", str(cfg))
+        assert r.exit_code == 0, r.output
+        (note,) = [line for line in r.output.splitlines() if line.startswith("note:")]
+        assert "0 candles added for 2019-01-01T00:00:00Z .. now" in note
+        assert "(last stored candle 2018-01-20T23:55:00Z, before it)" in note
+        # a download that adds rows has no note
+        r = run(*args, "--since", "2018-01-21", "--until", "2018-01-22", "--config", str(cfg))
+        assert r.exit_code == 0 and "note:" not in r.output, r.output
+
+
+def test_download_summary_counts_a_perpetual_stored_as_futures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the simulator replays the perp's candles as spot BTC/USDT; the real ccxt client is told the
+    # perpetual BTC/USDT:USDT is that market (as in tests/data/test_download.py), so the whole CLI
+    # path runs over real HTTP and stores the candles as kind futures
+    from aitrader.venues.ccxt_factory import make_exchange
+    from aitrader.venues.simulator import KrakenSimulator, load_series
+
+    perp_market = {"symbol": "BTC/USDT:USDT", "settle": "USDT", "settleId": "USDT", "type": "swap",
+                   "spot": False, "swap": True, "contract": True}  # fmt: skip
+
+    def with_perp_alias(*a: Any, **k: Any) -> Any:
+        ex = make_exchange(*a, **k)
+        load = ex.load_markets
+
+        def load_markets(*la: Any, **lk: Any) -> Any:
+            load(*la, **lk)
+            ex.set_markets([*ex.markets.values(), {**ex.markets["BTC/USDT"], **perp_market}])
+            return ex.markets
+
+        ex.load_markets = load_markets
+        return ex
+
+    monkeypatch.setattr("aitrader.data.download.make_exchange", with_perp_alias)
+    perp = load_series(OHLCV_DIR / "binance_BTC_USDT_USDT-5m-futures.csv")
+    sim = KrakenSimulator([perp], start_ms=perp.ts[-1] + perp.tf_ms)
+    datadir = tmp_path / "d"
+    since, until = int(perp.ts[0]), int(perp.ts[0]) + 100 * 300_000
+    with sim.running():
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(f"exchange:\n  name: kraken\n  api_url: {sim.base_url}\n  rate_limit_ms: 5\n")
+        r = run("data", "download", "-p", "BTC/USDT:USDT", "-t", "5m", "--since", str(since),
+                "--until", str(until), "--datadir", str(datadir), "--config", str(cfg))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    row = next(line for line in r.output.splitlines() if "BTC/USDT:USDT" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[3:6] == ["100", "100", ms_to_iso(until - 300_000)]
+    info = HistoryStore(datadir).info("kraken", "BTC/USDT:USDT", "5m", kind="futures")
+    assert info is not None and info.rows == 100
 
 
 def test_download_rejects_bad_ranges(tmp_path: Path) -> None:

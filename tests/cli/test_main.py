@@ -2,6 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from aitrader import __version__
@@ -25,6 +26,46 @@ def test_config_check_exit_codes(tmp_path: Path) -> None:
     assert r.exit_code == 1
     assert "api.port" in r.output
 
+
+
+def test_config_check_validates_strategy_names_and_params_by_path(tmp_path: Path) -> None:
+    cfg = tmp_path / "strategies.yaml"
+    cfg.write_text(
+        "strategies:\n"
+        "  - name: nosuch\n"
+        "  - name: ema_cross\n"
+        "    params: {bogus: 1, fast: 0}\n"
+        "  - name: ema_cross\n"
+        "    params: {fast: 50, slow: 20}\n"
+        "  - name: ema_cross\n"
+        "    params: {fast: 5, slow: 30}\n"
+    )
+    r = runner.invoke(app, ["config", "check", str(cfg)])
+    assert r.exit_code == 1, r.output
+    lines = [line for line in r.output.splitlines() if line.startswith("✗")]
+    assert len(lines) == 4, r.output
+    assert "strategies.0.name: unknown strategy 'nosuch'" in lines[0] and "ema_cross" in lines[0]
+    assert "strategies.1.params.bogus: unknown parameter" in lines[1] and "fast, slow" in lines[1]
+    assert "strategies.1.params.fast: 0 is outside [2, 100]" in lines[2]
+    assert "strategies.2.params:" in lines[3] and "below slow" in lines[3]  # Strategy.validate
+    assert "strategies.3" not in r.output
+
+
+def test_config_check_reports_strategy_problems_beside_other_errors(tmp_path: Path) -> None:
+    cfg = tmp_path / "both.yaml"
+    cfg.write_text("api:\n  port: 99999\nstrategies:\n  - name: nosuch\n  - {name: ema_cross, weight: -1}\n")
+    r = runner.invoke(app, ["config", "check", str(cfg)])
+    assert r.exit_code == 1
+    assert "api.port" in r.output and "strategies.0.name: unknown strategy 'nosuch'" in r.output
+    assert "strategies.1.weight" in r.output
+
+
+def test_config_check_accepts_valid_strategy_params(tmp_path: Path) -> None:
+    cfg = tmp_path / "ok.yaml"
+    cfg.write_text("strategies:\n  - name: ema_cross\n    params: {fast: 5, slow: 30}\n")
+    r = runner.invoke(app, ["config", "check", str(cfg)])
+    assert r.exit_code == 0, r.output
+    assert "is valid" in r.output
 
 def test_domain_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
@@ -115,3 +156,33 @@ def test_run_refuses_a_public_api_bind_without_tls(tmp_path: Path) -> None:
     line = p.stderr.strip()
     assert line.startswith("error:") and "without TLS" in line and "--insecure-public" in line
     assert "session" not in p.stdout  # refused before anything started
+
+
+def test_an_unexpected_error_is_one_line_and_exits_2_like_every_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aitrader.cli import main as cli_main
+
+    def boom(**_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cli_main, "app", boom)
+    monkeypatch.setattr(sys, "argv", ["aitrader", "data", "list"])
+    with pytest.raises(SystemExit) as exited:
+        cli_main.run()
+    assert exited.value.code == 2  # README: errors are one line, exit code 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "RuntimeError: disk on fire" in err and "--debug" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_import_names_every_file_name_form_it_accepts(tmp_path: Path) -> None:
+    odd = tmp_path / "ethbtc.csv"
+    odd.write_text("timestamp,open,high,low,close,volume\n")
+    p = _cli("data", "import", str(odd), "--datadir", str(tmp_path / "store"))
+    assert p.returncode == 2
+    line = " ".join(p.stderr.split())  # rich may wrap the one line at the terminal width
+    assert "ethbtc.csv: file name not understood" in line
+    forms = ("<exchange>_<BASE>_<QUOTE>-<tf>.csv", "_<SETTLE>-<tf>-futures.csv", "-<tf>-mark.csv", ".csv.gz")
+    for form in forms:
+        assert form in line, form

@@ -53,13 +53,48 @@ def test_weeks_open_on_monday_and_days_at_midnight(ohlcv_dir: Path) -> None:
     m1 = read_ohlcv_csv(ohlcv_dir / "bittrex_UNITTEST_BTC-1m.csv")
     days = resample(m1, "1m", "1d", now_ms=parse_time("2018-01-01"))
     assert bool(np.all(days.ts % DAY_MS == 0))
-    weeks = resample(m1, "1m", "1w", now_ms=parse_time("2018-01-01"))
+    weeks = resample(m1, "1m", "1w", now_ms=parse_time("2018-01-01"), partial_first=True)
     # 2017-11-06 and 2017-11-13 are Mondays; the data starts Saturday 2017-11-04, so the first
     # week bucket is Monday 2017-10-30
     assert weeks.ts.tolist() == [parse_time(d) for d in ("2017-10-30", "2017-11-06", "2017-11-13")]
     assert weeks.open[0] == m1.open[0]
+    # by default that first week, of which the data holds only the weekend, is not emitted
+    full_weeks = resample(m1, "1m", "1w", now_ms=parse_time("2018-01-01"))
+    assert full_weeks.ts.tolist() == weeks.ts.tolist()[1:]
     assert weeks.close[-1] == m1.close[-1]
     assert weeks.high.max() == m1.high.max()
+
+
+def test_a_first_bucket_the_data_starts_inside_of_is_dropped() -> None:
+    # 1m candles from 2024-01-01 23:02 to 2024-01-03 00:59: the first day holds 58 minutes of data
+    start = parse_time("2024-01-01T23:02:00Z")
+    n = 58 + 24 * 60 + 60
+    ts = start + np.arange(n, dtype=np.int64) * MINUTE_MS
+    price = 100.0 + np.arange(n, dtype=np.float64)
+    m1 = OHLCV.from_arrays(ts, price, price + 0.5, price - 0.5, price, np.ones(n))
+    days = resample(m1, "1m", "1d")
+    assert days.ts.tolist() == [parse_time("2024-01-02")]  # not 2024-01-01 from 58 minutes
+    assert days.open[0] == price[58] and days.close[0] == price[58 + 1439]
+    assert days.volume[0] == 1440.0
+    # the same with a clock, and the last bucket keeps its contract: 2024-01-03 closes only by the clock
+    assert resample(m1, "1m", "1d", now_ms=parse_time("2024-01-03T01:00:00Z")).ts.tolist() == days.ts.tolist()
+    assert resample(m1, "1m", "1d", now_ms=parse_time("2024-01-04")).ts.tolist() == [
+        parse_time("2024-01-02"),
+        parse_time("2024-01-03"),
+    ]
+    # asked for explicitly, the partial first bucket is kept, built from the 58 minutes it has
+    kept = resample(m1, "1m", "1d", partial_first=True)
+    assert kept.ts.tolist() == [parse_time("2024-01-01"), parse_time("2024-01-02")]
+    assert kept.open[0] == price[0] and kept.volume[0] == 58.0
+    # data starting on a bucket boundary keeps its first bucket
+    aligned = m1.slice(58, n)
+    assert resample(aligned, "1m", "1d").ts.tolist() == [parse_time("2024-01-02")]
+    # only data inside the first bucket: nothing closed to emit
+    assert len(resample(m1.slice(0, 58), "1m", "1d", now_ms=parse_time("2024-01-05"))) == 0
+    # a later bucket missing its leading candles (no trades) is still built from what it has
+    no_trades = OHLCV.from_arrays(*(np.delete(getattr(m1, f), [58, 59]) for f in FIELDS))
+    later = resample(no_trades, "1m", "1d")
+    assert later.ts.tolist() == [parse_time("2024-01-02")] and later.volume[0] == 1438.0
 
 
 def test_rejects_impossible_requests(ohlcv_dir: Path) -> None:
@@ -138,13 +173,22 @@ def test_aggregation_laws_and_no_lookahead(
     # volume is conserved across the emitted buckets
     emitted = np.isin(keys, out.ts)
     assert np.isclose(out.volume.sum(), o.volume[emitted].sum(), rtol=1e-9)
-    # every bucket left out is one that could still change
+    # every bucket left out is one that could still change, or a first bucket the data starts inside of
     for b in np.setdiff1d(np.unique(keys), out.ts):
+        if b == keys[0] and o.ts[0] > b:
+            continue  # checked below
         if now is not None:
             assert b + dst_ms > now
         else:
             assert not bool(np.any(o.ts >= b + dst_ms))
             assert o.ts[keys == b][-1] + timeframe_to_ms(src) < b + dst_ms
+    # a first bucket the data starts inside of is never emitted; asked for, it is, and nothing else changes
+    kept = resample(o, src, dst, now_ms=now, partial_first=True)
+    partial = bool(o.ts[0] > keys[0])
+    assert not (partial and len(out) and out.ts[0] == keys[0])
+    drop = 1 if partial and len(kept) and kept.ts[0] == keys[0] else 0
+    for f in FIELDS:
+        assert np.array_equal(getattr(out, f), getattr(kept, f)[drop:]), f
 
 
 @settings(max_examples=60, deadline=None)

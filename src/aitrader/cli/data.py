@@ -214,7 +214,8 @@ def download(
     if until_ms is not None and until_ms <= since_ms:
         raise AitraderError(f"--until {until} is not after --since {since}")
     try:  # imported lazily: ccxt is slow to import and the module is written separately
-        download_ohlcv = importlib.import_module("aitrader.data.download").download_ohlcv
+        downloader = importlib.import_module("aitrader.data.download")
+        download_ohlcv, kind_of = downloader.download_ohlcv, downloader.kind_of
     except ModuleNotFoundError as e:
         if e.name != "aitrader.data.download":
             raise
@@ -244,11 +245,31 @@ def download(
             **extra,
         )
     table = Table("exchange", "pair", "timeframe", "rows added", "rows in store", "last (UTC)")
+    notes = []
     for sym in symbols:
-        info = store.info(ex, sym, tf)
+        info = store.info(ex, sym, tf, kind_of(sym))  # perpetuals are stored as futures, not spot
         rows, last = (info.rows, info.last) if info else (0, None)
         table.add_row(ex, sym, tf, str(added.get(sym, 0)), str(rows), _iso(last))
+        if not added.get(sym, 0):
+            notes.append(_nothing_added_note(sym, tf, since_ms, until_ms, last))
     console.print(table)
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+
+
+def _nothing_added_note(symbol: str, tf: str, since_ms: int, until_ms: int | None, last: int | None) -> str:
+    """Why a symbol added no candles, naming the requested range and the last stored candle."""
+    span = f"{ms_to_iso(since_ms)} .. {ms_to_iso(until_ms) if until_ms is not None else 'now'}"
+    head = f"{symbol} {tf}: 0 candles added for {span}"
+    if last is None:
+        return f"{head}; the exchange returned no closed candles in that range (nothing stored yet)"
+    stored = f"last stored candle {ms_to_iso(last)}"
+    end = last + timeframe_to_ms(tf)
+    if until_ms is not None and end >= until_ms:
+        return f"{head}; already up to date ({stored})"
+    if end > since_ms:
+        return f"{head}; already up to date: the exchange has no closed candle after the {stored}"
+    return f"{head}; the exchange returned no closed candles in that range ({stored}, before it)"
 
 
 def register(app: typer.Typer) -> None:

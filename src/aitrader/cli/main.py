@@ -105,7 +105,9 @@ def _args(argv: list[str]) -> tuple[list[str], bool]:
 
 def run() -> None:
     """Entry point: domain errors become `error: <message>` and exit code 2; usage errors (unknown
-    command or option, bad value) one line too, exit code 2 as click gives them."""
+    command or option, bad value) one line too, exit code 2 as click gives them; an unexpected
+    exception one line and exit code 2 as well (README: every error exits 2). Deliberate verdicts
+    (`config check`, `data check` finding problems) exit 1 themselves."""
     args, debug = _args(sys.argv)
     try:
         code = app(args=args, prog_name="aitrader", standalone_mode=False)
@@ -137,7 +139,7 @@ def run() -> None:
             highlight=False,
             soft_wrap=True,
         )
-        sys.exit(1)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

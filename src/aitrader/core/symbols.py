@@ -52,7 +52,7 @@ def parse_dataset_name(path: str | Path) -> DatasetName:
     if not m:
         raise DataError(
             f"{name}: file name not understood; expected <exchange>_<BASE>_<QUOTE>-<tf>.csv "
-            f"or <exchange>_<BASE>_<QUOTE>_<SETTLE>-<tf>-futures.csv"
+            f"or <exchange>_<BASE>_<QUOTE>_<SETTLE>-<tf>-futures.csv or ...-<tf>-mark.csv (each also .csv.gz)"
         )
     settle = m.group("settle")
     kind = m.group("kind") or ("futures" if settle else "spot")

@@ -16,6 +16,12 @@ exactly the candles of the full resample that close by T.
 
 Missing source candles are not invented: a bucket with some candles missing is built from those it
 has (as an exchange does for minutes without trades), and a bucket with none is not emitted.
+
+The first bucket is the exception: when the data starts after its start (a 1d bucket of a series
+that begins at 23:02), the candle would be built from whatever part of the bucket the data happens
+to cover, not from what the exchange traded in it, so it is dropped unless `partial_first=True`
+(for a caller that holds exactly one bucket's candles, like the live `Rollup`). A later bucket
+missing its leading candles is kept as above: there the data was running and the minutes had no trades.
 """
 
 from __future__ import annotations
@@ -41,8 +47,13 @@ def bucket_start(ts: IntArray, timeframe_ms: int) -> IntArray:
     return ts - (ts - off) % timeframe_ms
 
 
-def resample(ohlcv: OHLCV, src_tf: str, dst_tf: str, now_ms: int | None = None) -> OHLCV:
-    """Closed `dst_tf` candles built from `src_tf` candles (sorted, unique timestamps expected)."""
+def resample(
+    ohlcv: OHLCV, src_tf: str, dst_tf: str, now_ms: int | None = None, *, partial_first: bool = False
+) -> OHLCV:
+    """Closed `dst_tf` candles built from `src_tf` candles (sorted, unique timestamps expected).
+
+    A first bucket the data starts inside of (after its open time) is dropped unless `partial_first`.
+    """
     src = timeframe_to_ms(src_tf)
     dst = timeframe_to_ms(dst_tf)
     if dst < src or dst % src:
@@ -67,14 +78,14 @@ def resample(ohlcv: OHLCV, src_tf: str, dst_tf: str, now_ms: int | None = None) 
         closed = np.ones(len(bucket), dtype=bool)
         # every bucket but the last has a later candle; the last is closed only when complete
         closed[-1] = ts[-1] + src >= bucket[-1] + dst
-    if not closed.all():
-        # closed buckets always form a prefix (buckets are in time order)
-        n = int(np.argmin(closed))
-        starts, ends, bucket = starts[:n], ends[:n], bucket[:n]
-        if n == 0:
-            return OHLCV.empty()
-        stop = int(ends[-1])
-        ohlcv = ohlcv.slice(0, stop)
+    # closed buckets always form a prefix (buckets are in time order)
+    n = len(bucket) if closed.all() else int(np.argmin(closed))
+    first = 0 if partial_first or int(ts[0]) == int(bucket[0]) else 1  # the data starts mid-bucket
+    if n <= first:
+        return OHLCV.empty()
+    if first or n < len(bucket):
+        starts, ends, bucket = starts[first:n], ends[first:n], bucket[first:n]
+        ohlcv = ohlcv.slice(0, int(ends[-1]))  # reduceat runs its last bucket to the array's end
 
     return OHLCV(
         ts=bucket.astype(np.int64, copy=False),

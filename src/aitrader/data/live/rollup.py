@@ -9,7 +9,9 @@ open/high/low/close/volume rules, same float sums).
 A bucket closes exactly when `resample` would emit it: a later base candle arrives (ts >= its end),
 its final sub-interval arrived (ts + base == end), or the clock reaches its end (`advance`).
 A base candle that arrives after its bucket was emitted is dropped and counted (`late`): what was
-emitted as closed must stay what strategies saw.
+emitted as closed must stay what strategies saw. Like `resample`, the first bucket is not emitted
+when the first base candle fed starts after its open time (a process started mid-bucket holds only
+part of it); later buckets are built from the candles they have.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Rollup:
         self._rows: list[Candle] = []
         self._done = -(2**62)  # start of the last bucket emitted
         self.late = 0  # base candles dropped because their bucket had already been emitted
+        self._started = False  # a bucket was flushed already: later ones may miss leading candles
 
     def bucket_of(self, ts: int) -> int:
         return ts - (ts - self._off) % self._dst
@@ -66,5 +69,8 @@ class Rollup:
             return []
         self._done = bucket
         part = OHLCV.from_arrays(*zip(*rows, strict=True))
-        got = resample(part, self.src_tf, self.dst_tf, now_ms=bucket + self._dst)
+        # the first bucket under resample's rule (dropped when the data starts inside it), later ones
+        # as they are: this bucket's candles are all `part` holds, so its own start is not the data's
+        got = resample(part, self.src_tf, self.dst_tf, now_ms=bucket + self._dst, partial_first=self._started)
+        self._started = True
         return [got.candle(0)] if len(got) else []
