@@ -27,7 +27,7 @@ def settings_for(sim: KrakenSimulator, pairs: list[str], db_url: str, **extra: A
         tenant="t1",
         exchange={"name": "kraken", "pairs": pairs, "api_url": sim.base_url, "ws_url": sim.ws_url},
         data={"timeframe": "5m"},
-        backtest={"starting_balance": "1"},
+        backtest={"starting_balance": "1", **extra.pop("backtest", {})},
         storage={"url": db_url, **extra.pop("storage", {})},
         **extra,
     )

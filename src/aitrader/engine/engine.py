@@ -32,7 +32,7 @@ protects, what it bought. An exit signal or the kill switch cancels a resting en
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -260,6 +260,24 @@ class Engine:
                 if self.replacer is None or not self.replacer.cancelling(cid):
                     self.om.cancel(cid)
         self._pump()
+
+    # ---- protection levels of entries not yet filled (persisted by sessions, restored after a restart)
+
+    def pending_protection(self) -> dict[str, list[float | None]]:
+        """Stop/take levels waiting for their entry to end, by entry client id (JSON-able)."""
+        return {cid: [stop, take] for cid, (stop, take) in self._protection.items()}
+
+    def restore_protection(self, levels: Mapping[str, Sequence[float | None]]) -> None:
+        """Levels saved by `pending_protection` before a restart, for the entries still known."""
+        known = {o.request.client_id for o in self.om.orders()}
+        for cid, pair in levels.items():
+            if cid in known and len(pair) == 2:
+                stop, take = (None if v is None else float(v) for v in pair)
+                self._protection[cid] = (stop, take)
+
+    def entry_ended(self, entry: Order) -> None:
+        """An entry ended outside the event path (cancelled while restoring): protect what it bought."""
+        self._protect_filled(entry)
 
     # ---- limit entries: timeout and replace
 

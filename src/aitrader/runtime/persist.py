@@ -33,6 +33,7 @@ CURSOR_KEY = "cursor"  # {symbol: open time of the last candle the engine handle
 IDS_KEY = "ids"  # {"seq": last client-id sequence number}
 START_KEY = "start"  # {"ts": ms, "balances": {ccy: str}, "mode": str}
 RESTORED_KEY = "restored"  # what the last start restored (for operators and the restart test)
+PROTECTION_KEY = "protection"  # {entry client id: [stop, take]} of entries not yet filled
 ACCOUNT = "trading"
 _SCALE = Decimal(1).scaleb(-18)  # storage keeps 18 decimal places (storage.types.MONEY_SCALE)
 
@@ -257,6 +258,7 @@ def _pos_sig(p: PositionRecord) -> tuple[Any, ...]:
 __all__ = [
     "CURSOR_KEY",
     "IDS_KEY",
+    "PROTECTION_KEY",
     "RUNTIME_NS",
     "START_KEY",
     "Persister",

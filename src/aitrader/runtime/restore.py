@@ -11,9 +11,12 @@ What was still working at the crash (paper: the simulated venue forgot it with t
   level, with its trail, so the ratchet does not start again from the entry;
 - an exit still open for a position still open is re-sent;
 - anything else still open (an entry the crash interrupted) is cancelled locally, with the reason:
-  re-sending an entry decided minutes ago on stale prices is not a decision anyone made.
+  re-sending an entry decided minutes ago on stale prices is not a decision anyone made. What a
+  partly filled one bought gets the stop/take its decision planned (levels of entries not yet
+  filled are persisted with every step, `PROTECTION_KEY`).
 A live venue still holds its orders: `CcxtVenue.restore` takes them back and the reconciler adopts
-what happened meanwhile (execution's job), so nothing is re-sent from here.
+what happened meanwhile (execution's job), so nothing is re-sent from here; an entry that fills
+after the restart gets its persisted stop/take as if there had been no restart.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from aitrader.core.orders import Order, OrderPurpose, OrderStatus
 from aitrader.core.ports import OrderUpdate, Venue
 from aitrader.engine.engine import Engine
 from aitrader.execution.journal import OrderJournal
-from aitrader.runtime.persist import CURSOR_KEY, IDS_KEY, RUNTIME_NS, START_KEY
+from aitrader.runtime.persist import CURSOR_KEY, IDS_KEY, PROTECTION_KEY, RUNTIME_NS, START_KEY
 from aitrader.storage.records import PositionRecord
 from aitrader.storage.repository import MAX_PAGE, tenant_scope
 
@@ -46,6 +49,11 @@ class Snapshot:
     @property
     def cursor(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in (self.runtime.get(CURSOR_KEY) or {}).items()}
+
+    @property
+    def protection(self) -> dict[str, list[float | None]]:
+        got = self.runtime.get(PROTECTION_KEY)
+        return got if isinstance(got, dict) else {}
 
     @property
     def start(self) -> dict[str, Any] | None:
@@ -134,6 +142,8 @@ def resume_paper(snap: Snapshot, engine: Engine, venue: Venue, now: int, out: Re
             why = "not restored after restart"
             om.apply_update(OrderUpdate(req.client_id, OrderStatus.CANCELLED, now, reason=why))
             out.cancelled.append(req.client_id)
+            if req.purpose is OrderPurpose.ENTRY and o.filled > 0:
+                engine.entry_ended(o)  # what the interrupted entry bought gets its stop/take
             continue
         send.amount = o.remaining  # a partly filled order goes back for what is left
         venue.submit(send)

@@ -62,7 +62,15 @@ from aitrader.runtime.commands import CommandHandler
 from aitrader.runtime.decisions import StreamingDecisions
 from aitrader.runtime.feed import LiveFeed
 from aitrader.runtime.fresh import FreshEntries
-from aitrader.runtime.persist import CURSOR_KEY, IDS_KEY, RESTORED_KEY, RUNTIME_NS, START_KEY, Persister
+from aitrader.runtime.persist import (
+    CURSOR_KEY,
+    IDS_KEY,
+    PROTECTION_KEY,
+    RESTORED_KEY,
+    RUNTIME_NS,
+    START_KEY,
+    Persister,
+)
 from aitrader.runtime.restore import Restored, Snapshot, load_snapshot, replay, resume_paper
 from aitrader.runtime.state import StatePublisher
 from aitrader.runtime.supervisor import Supervisor, TaskContext
@@ -120,6 +128,7 @@ class Session:
             raise ConfigError(f"a session runs in paper or live mode, not {self.opts.mode!r}")
         self.tenant = settings.tenant
         self.pairs = list(settings.exchange.pairs)
+        self._saved_protection: dict[str, list[float | None]] = {}  # last written PROTECTION_KEY
         if not self.pairs:
             raise ConfigError("no pairs to trade (set exchange.pairs)")
         self.timeframe = settings.data.timeframe
@@ -251,6 +260,8 @@ class Session:
         )
         self._restore_limits(risk)
         self.restored = replay(snap, self.engine, venue_ledger)
+        self.engine.restore_protection(snap.protection)  # stop/take of entries not yet filled
+        self._saved_protection = self.engine.pending_protection()
         self.persister = Persister(self.tenant, self.engine, None, self.venue, bt.trailing_stop)
         self.persister.on_fills = self._on_fills
         self.persister.mark_written(snap.positions, ledger=snap.start is not None)
@@ -376,14 +387,25 @@ class Session:
                 if self.reconciler is not None:  # network calls: off the loop, the engine held still
                     await asyncio.to_thread(self.reconciler.maybe_run)
                 self.engine.poll()  # fills, and limit entries that timed out between candles
-                await self.persister.flush_step(self.engine.clock.now(), equity=False)
+                state = self._protection_state() or None  # a replaced entry carries its levels
+                await self.persister.flush_step(self.engine.clock.now(), equity=False, state=state)
             if self.feed.staleness is not None:
                 self.feed.staleness.check(now_ms(), self.pairs)  # alerts once per stale episode
             ctx.beat()
 
     async def _persist_step(self) -> None:
         state = {CURSOR_KEY: dict(self.cursor), IDS_KEY: {"seq": self.engine.risk.ids.seq}}
+        state.update(self._protection_state())
         await self.persister.flush_step(self.engine.clock.now(), state=state)
+
+    def _protection_state(self) -> dict[str, Any]:
+        """The stop/take levels of entries not yet filled, when they changed since the last write:
+        committed with the entry orders themselves, so a restart never finds one without the other."""
+        levels = self.engine.pending_protection()
+        if levels == self._saved_protection:
+            return {}
+        self._saved_protection = levels
+        return {PROTECTION_KEY: levels}
 
     async def _after_command(self, cmd: AnyCommand, result: CommandResult) -> None:
         await self._persist_step()
