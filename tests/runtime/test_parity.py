@@ -42,7 +42,10 @@ async def test_backtest_and_paper_make_the_same_decisions_and_trades(tmp_path: P
     sim = KrakenSimulator(feeds, start_ms=feeds[0].ts[0])
     await sim.start()
     db = make_engine(f"sqlite:///{tmp_path / 'paper.db'}")
-    settings = settings_for(sim, pairs, f"sqlite:///{tmp_path / 'paper.db'}")
+    # the paper session streams order books the backtest does not have: same candles, same decisions
+    # only without the book factor (tests/runtime/test_session_book.py has the session with it)
+    url = f"sqlite:///{tmp_path / 'paper.db'}"
+    settings = settings_for(sim, pairs, url, confluence={"use_orderbook": False})
     markets = MarketRegistry.load("bittrex")  # the backtest's market rules, for both runs
     session = Session(settings, db, SessionOptions(mode="paper", markets=markets, keep_decisions=True))
     scans = REGISTRY.get_sample_value("aitrader_scan_loop_seconds_count") or 0.0

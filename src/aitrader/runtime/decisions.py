@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 from aitrader.confluence import Confluence
 from aitrader.confluence import reasons as R
+from aitrader.confluence.microstructure import Microstructure
 from aitrader.confluence.streaming import ConfluenceStream
 from aitrader.core.candles import Candle
 from aitrader.core.decisions import Decision
@@ -51,12 +52,15 @@ class StreamingDecisions:
         higher_timeframe: str | None,
         on_thought: Callable[[Decision], object] | None = None,
         keep: bool = False,
+        micro: Callable[[str, int], Microstructure | None] | None = None,
     ) -> None:
         self.confluence = confluence
         self.feed = feed
         self.higher = higher_timeframe if higher_timeframe != feed.timeframe else None
         self.h_ms = timeframe_to_ms(self.higher) if self.higher else 0
         self.on_thought = on_thought
+        self.micro = micro  # (symbol, bar open time) -> that bar's book snapshot, e.g. LiveFeed.book_micro
+        self.with_book = 0  # live decisions that had a book snapshot
         self.decisions: list[Decision] | None = [] if keep else None  # non-zero ones, for tests/reports
         self.signals: Counter[str] = Counter()
         self.evaluated = 0
@@ -107,16 +111,20 @@ class StreamingDecisions:
             self.h_fed[symbol] = out[-1].ts
         return out
 
-    def catch_up(self, symbol: str, upto_ts: int) -> tuple[int | None, Decision | None]:
+    def catch_up(self, symbol: str, upto_ts: int, live: bool = False) -> tuple[int | None, Decision | None]:
         """Feed `symbol`'s stream every closed cached candle up to open time `upto_ts` it has not
-        seen; returns (open time of the last candle fed or None, that candle's update result)."""
+        seen; returns (open time of the last candle fed or None, that candle's update result).
+        `live`: `upto_ts` closed just now, so the current order book (`micro`) is its close's book;
+        older candles (warm-up, catch-up after a gap) are decided without one."""
         stream = self._stream(symbol)
         tf_ms = self.feed.tf_ms
         last_ts: int | None = None
         d: Decision | None = None
         for c in self._new_base(symbol, upto_ts):
             higher = self._new_higher(symbol, c.ts + tf_ms) if self.higher else None
-            d = stream.update(c, higher or None)
+            book = self.micro(symbol, c.ts) if live and self.micro is not None and c.ts == upto_ts else None
+            self.with_book += book is not None
+            d = stream.update(c, higher or None, book)
             self.fed[symbol] = last_ts = c.ts
         return last_ts, d
 
@@ -133,7 +141,7 @@ class StreamingDecisions:
         if ts <= self.fed.get(symbol, -1):
             return
         t0 = time.perf_counter()
-        last_ts, d = self.catch_up(symbol, ts)
+        last_ts, d = self.catch_up(symbol, ts, live=True)
         if last_ts == ts:
             self.ready.setdefault(symbol, {})[ts] = (d, (time.perf_counter() - t0) * 1000.0)
 
@@ -152,7 +160,7 @@ class StreamingDecisions:
             d, took_ms = got
         else:
             t0 = time.perf_counter()
-            last_ts, d = self.catch_up(symbol, ts)
+            last_ts, d = self.catch_up(symbol, ts, live=True)
             if last_ts != ts:  # already fed (warm-up history) or not in the cache
                 return None
             took_ms = (time.perf_counter() - t0) * 1000.0

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from aitrader.confluence.microstructure import Microstructure
 from aitrader.core.candles import OHLCV, Candle
 from aitrader.core.ports import CandleClosed
 from aitrader.core.time import now_ms, timeframe_to_ms
@@ -229,6 +230,17 @@ class LiveFeed:
         self.books[symbol] = snap
         if self.staleness is not None:
             self.staleness.touch(symbol, "book", now_ms())
+
+    def book_micro(self, symbol: str, bar_ts: int) -> Microstructure | None:
+        """The latest top-N book of `symbol` as bar `bar_ts`'s microstructure row (book imbalance and
+        spread; no trade flow), or None when no book arrived or the book stream is stale: confluence
+        then decides without the factor, as a backtest without book data does."""
+        snap = self.books.get(symbol)
+        if snap is None or not snap["bids"] or not snap["asks"]:
+            return None
+        if self.staleness is not None and self.staleness.is_stale(symbol, "book", now_ms()):
+            return None
+        return Microstructure.from_book(bar_ts, snap["bids"], snap["asks"], self.book_limit)
 
     def _ingest(self, symbol: str, rows: Sequence[Sequence[Any]]) -> int:
         if self.staleness is not None:

@@ -212,6 +212,8 @@ class Session:
             htf,
             on_thought=self._thought,
             keep=self.opts.keep_decisions,
+            # the streamed order book adjusts confidence (confluence microstructure factor)
+            micro=self.feed.book_micro if s.confluence.use_orderbook and s.data.stream_book else None,
         )
         self.feed.subscribe(
             ticker=s.data.stream_ticker, book=s.data.stream_book, book_limit=s.data.book_depth
