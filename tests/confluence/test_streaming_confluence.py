@@ -214,3 +214,27 @@ def test_refuses_lookahead_and_disorder(btc: OHLCV) -> None:
     plain = conf.streamer("BTC/USDT")
     with pytest.raises(ConfigError):
         plain.update(bars[0], hour[0])
+
+
+class Hangs(Slow):
+    """A user strategy whose compute blocks far beyond any budget on every third candle."""
+
+    name = "hangs_user"
+    description = "blocks"
+
+    def compute(self, candles: OHLCV, informative: Mapping[str, OHLCV] | None = None) -> Signals:
+        if len(candles) % 3 == 0:
+            time.sleep(2.0)
+        return Signals.none(len(candles))
+
+
+def test_a_hanging_user_strategy_is_abandoned_at_the_budget(btc: OHLCV) -> None:
+    both = [(registry.create("ema_cross"), 1.0), (Hangs(), 1.0)]
+    conf = Confluence(ConfluenceConfig(strategy_budget_ms=50.0), both)
+    stream = conf.streamer("BTC/USDT")
+    t0 = time.perf_counter()
+    out = [stream.update(bar) for bar in rows(btc.slice(0, 4))]  # candles 3 (and 4: history 5) block
+    took = time.perf_counter() - t0
+    assert took < 1.0  # a blocking call would take 2 s each
+    dropped = [d is not None and "hangs_user: timed out, signals dropped" in d.reasons for d in out]
+    assert dropped == [False, False, True, False]

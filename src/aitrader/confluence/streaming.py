@@ -21,7 +21,9 @@ the single reason "no strategy signalled on this bar"). Quiet bars still update 
   `history` window, O(history)). With a budget (`Confluence(budget_ms=...)`, else config
   `confluence.strategy_budget_ms`) every update is timed into `aitrader_strategy_runtime_seconds`
   and one over it is dropped like a timed-out strategy in `run_strategies`, reported in the reasons
-  and in `aitrader_strategy_timeouts_total`.
+  and in `aitrader_strategy_timeouts_total`. A `WindowedStream` is moreover run on the strategy
+  pool and abandoned at the budget, so a user strategy that hangs cannot stall the loop; built-in
+  streamers are O(1) per candle and run inline (a thread hand-off would cost more than they do).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from aitrader.core.decisions import Decision
 from aitrader.core.errors import ConfigError, StrategyError
 from aitrader.indicators.streaming import ATR, EMA
 from aitrader.metrics import STRATEGY_RUNTIME_SECONDS, STRATEGY_TIMEOUTS
-from aitrader.strategies.streaming import QUIET, StreamSignal
+from aitrader.strategies.streaming import QUIET, StreamSignal, WindowedStream
 from aitrader.strategies.timeframes import tf_ms
 
 if TYPE_CHECKING:
@@ -84,6 +86,9 @@ class ConfluenceStream:
         self._last_ts: int | None = None
         budget_ms = confluence.budget_ms if confluence.budget_ms is not None else cfg.strategy_budget_ms
         self._budget_s = None if budget_ms is None else budget_ms / 1000.0
+        for st in self._streams:  # a strategy without a streamer is abandoned at the budget, not awaited
+            if isinstance(st, WindowedStream):
+                st.budget_s = self._budget_s
         # metric children resolved once: `.labels()` per update would cost more than most updates
         names = [s.name for s in self.strategies]
         self._runtime = [STRATEGY_RUNTIME_SECONDS.labels(strategy=n) for n in names]
@@ -119,7 +124,7 @@ class ConfluenceStream:
             sig = stream.update(candle)
             elapsed = time.perf_counter() - t0
             self._runtime[i].observe(elapsed)
-            over = elapsed > self._budget_s
+            over = elapsed > self._budget_s or getattr(stream, "timed_out", False)
             if over:
                 self._timeouts[i].inc()
             out.append(QUIET if over else sig)

@@ -9,9 +9,10 @@ Two ways to enforce the budget:
 
 * inline (default, backtests): the strategy runs to completion on the caller's thread and is dropped
   afterwards if it overran. Deterministic, no threads; wasted time is bounded by the slow call.
-* `threaded=True` (live): the strategy runs on a worker thread and the caller stops waiting at the
-  budget. Python cannot kill a thread, so an overrunning computation finishes in the background and
-  its result is discarded; the small pool bounds how many such stragglers can pile up.
+* `threaded=True`: the strategy runs on a worker thread (`strategies.pool`) and the caller stops
+  waiting at the budget. Python cannot kill a thread, so an overrunning computation finishes in the
+  background and its result is discarded; the small pool bounds how many such stragglers pile up.
+  The live path does the same per candle for strategies without a streamer (`WindowedStream`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import contextvars
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
@@ -27,16 +27,8 @@ from aitrader.core.candles import OHLCV
 from aitrader.core.errors import StrategyError
 from aitrader.metrics import STRATEGY_RUNTIME_SECONDS, STRATEGY_TIMEOUTS
 from aitrader.strategies.base import Signals, Strategy
+from aitrader.strategies.pool import strategy_pool
 from aitrader.strategies.timeframes import informative_for
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="strategy")
-    return _POOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +76,7 @@ def run_strategies(
         t0 = time.perf_counter()
         sig: Signals | None
         if threaded and budget_s is not None:
-            future = _pool().submit(contextvars.copy_context().run, strategy.compute, candles, inf)
+            future = strategy_pool().submit(contextvars.copy_context().run, strategy.compute, candles, inf)
             try:
                 sig = future.result(timeout=budget_s)
             except FutureTimeout:

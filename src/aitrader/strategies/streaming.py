@@ -21,17 +21,21 @@ signals as the backtest.
 
 from __future__ import annotations
 
+import contextvars
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from aitrader.core.candles import OHLCV, Candle
+from aitrader.strategies.pool import strategy_pool
 from aitrader.strategies.timeframes import informative_for
 
 if TYPE_CHECKING:
-    from aitrader.strategies.base import Strategy
+    from aitrader.strategies.base import Signals, Strategy
 
 NAN = math.nan
 
@@ -114,8 +118,14 @@ class WindowedStream(StrategyStream):
     so appending is amortised O(1) and the window handed to `compute` is a view (no copy).
     """
 
-    def __init__(self, strategy: Strategy, history: int | None = None) -> None:
+    def __init__(
+        self, strategy: Strategy, history: int | None = None, budget_s: float | None = None
+    ) -> None:
         self.strategy = strategy
+        # with a budget, `compute` runs on the strategy pool and a call over it is abandoned: that
+        # candle's signal is QUIET and `timed_out` is set (a hung user strategy cannot stall live)
+        self.budget_s = budget_s
+        self.timed_out = False
         self.history = max(int(history if history is not None else strategy.history), 1)
         cap = 2 * self.history
         self._ts = np.zeros(cap, dtype=np.int64)
@@ -140,7 +150,29 @@ class WindowedStream(StrategyStream):
             informative = informative_for(
                 self.strategy.informative_timeframes, window, owner=f"strategy {self.strategy.name}"
             )
-        sig = self.strategy.compute(window, informative)
+        self.timed_out = False
+        if self.budget_s is None:
+            sig = self.strategy.compute(window, informative)
+        else:
+            sig_or_none = self._bounded(window, informative)
+            if sig_or_none is None:
+                self.timed_out = True
+                return QUIET
+            sig = sig_or_none
         return StreamSignal(
             int(sig.direction[-1]), float(sig.strength[-1]), float(sig.stop[-1]), float(sig.take[-1])
         )
+
+    def _bounded(self, window: OHLCV, informative: Mapping[str, OHLCV] | None) -> Signals | None:
+        """`compute` on a copy of the window (the buffer moves on while a straggler may still read)."""
+        assert self.budget_s is not None
+        w = window
+        own = OHLCV(
+            w.ts.copy(), w.open.copy(), w.high.copy(), w.low.copy(), w.close.copy(), w.volume.copy()
+        )
+        run = contextvars.copy_context().run
+        future = strategy_pool().submit(run, self.strategy.compute, own, informative)
+        try:
+            return future.result(timeout=self.budget_s)
+        except FutureTimeout:
+            return None
