@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from aitrader.accounting.ledger import Ledger
 from aitrader.backtest.data import common_quote, load_candles
 from aitrader.backtest.reference import reference_trades
@@ -56,6 +58,9 @@ class BacktestSpec:
     fee: Decimal | None = None
     no_stops: bool = False
     fill_gaps: bool = False
+    # pair -> public trades CSV (timestamp,id,side,price,amount): its per-bar trade-flow imbalance is
+    # the confluence microstructure factor of that pair (full stack only)
+    trades: dict[str, Path] = field(default_factory=dict)
 
     @property
     def reference(self) -> bool:
@@ -89,6 +94,11 @@ def run_backtest(
         raise DataError("no pairs to backtest (give --pairs or set exchange.pairs)")
     if decision_filter is not None and spec.reference:
         raise DataError("a decision filter needs a full-stack run: drop --no-stops or --stake-amount")
+    unknown = sorted(set(spec.trades) - set(spec.pairs))
+    if unknown:
+        raise DataError(f"trades given for {', '.join(unknown)}, which is not among the pairs backtested")
+    if spec.trades and spec.reference:
+        raise DataError("trade flow feeds the confluence: drop --no-stops or --stake-amount to use --trades")
     if candles is None:
         candles = load_candles(
             datadir, spec.exchange, spec.pairs, spec.timeframe, spec.start_ms, spec.end_ms, spec.fill_gaps
@@ -97,20 +107,24 @@ def run_backtest(
     quote = settings.backtest.quote_currency or common_quote(spec.pairs)
     start_balance = settings.backtest.starting_balance
     stats: EngineStats | None = None
+    flow: dict[str, int] = {}
     # one fee for the run: --fee, else the configured taker fee (what the summary reports is charged)
     fee = spec.fee if spec.fee is not None else settings.backtest.taker_fee
     if spec.reference:
         trades = _run_reference(spec, refs, candles, progress, fee)
         mode = "reference"
     else:
-        trades, stats = _run_full(settings, spec, refs, candles, quote, progress, decision_filter)
+        trades, stats = _run_full(settings, spec, refs, candles, quote, progress, decision_filter, flow)
         mode = "full"
     report = build_report(
         trades,
         candles,
         spec.timeframe,
         float(start_balance),
-        settings=_settings_summary(settings, spec, refs, mode, quote, fee),
+        settings={
+            **_settings_summary(settings, spec, refs, mode, quote, fee),
+            **({"trade_flow_bars": flow} if flow else {}),
+        },
         rejections=stats.rejections if stats is not None else {},
         venue_rejections=stats.venue_rejections if stats is not None else 0,
     )
@@ -136,6 +150,7 @@ def _settings_summary(
         "slippage_bps": "0" if spec.reference else str(settings.backtest.slippage_bps),
         "stops": not spec.no_stops,
         "fill_gaps": spec.fill_gaps,
+        "trades": ", ".join(f"{p}={path.name}" for p, path in sorted(spec.trades.items())) or None,
     }
 
 
@@ -164,8 +179,11 @@ def _decisions(
     settings: Settings, spec: BacktestSpec, refs: list[StrategyRef], candles: dict[str, OHLCV],
     progress: Progress,
     decision_filter: DecisionFilter | None = None,
+    flow_bars: dict[str, int] | None = None,
 ) -> PrecomputedDecisions:
-    from aitrader.confluence import Confluence
+    """Confluence decisions per pair; `flow_bars` receives, per pair with trades, how many of its
+    bars had trade flow (the bars whose confidence the flow factor could adjust)."""
+    from aitrader.confluence import Confluence, Microstructure, load_trades_csv
 
     strategies = [(registry.create(r.name, r.params), r.weight) for r in refs]
     conf = Confluence(settings.confluence, strategies)
@@ -175,8 +193,13 @@ def _decisions(
         higher = None
         if htf is not None and htf != spec.timeframe:
             higher = resample(c, spec.timeframe, htf)
+        micro = None
+        if pair in spec.trades:
+            micro = Microstructure.from_trades(load_trades_csv(spec.trades[pair]), c.ts, spec.timeframe)
+            if flow_bars is not None:
+                flow_bars[pair] = int(np.count_nonzero(~np.isnan(micro.flow_imbalance)))
         frame: DecisionArrays = conf.evaluate(
-            pair, c, higher, htf if higher is not None else None, timeframe=spec.timeframe
+            pair, c, higher, htf if higher is not None else None, micro, timeframe=spec.timeframe
         )
         frames[pair] = frame if decision_filter is None else decision_filter(pair, c, frame)
         progress("signals", (k + 1) / len(candles))
@@ -200,9 +223,10 @@ def _run_full(
     quote: str,
     progress: Progress,
     decision_filter: DecisionFilter | None = None,
+    flow_bars: dict[str, int] | None = None,
 ) -> tuple[TradeTable, EngineStats]:
     bt = settings.backtest
-    decisions = _decisions(settings, spec, refs, candles, progress, decision_filter)
+    decisions = _decisions(settings, spec, refs, candles, progress, decision_filter, flow_bars)
     first = min(int(c.ts[0]) for c in candles.values())
     last = max(int(c.ts[-1]) for c in candles.values())
     clock = SimulatedClock(first)

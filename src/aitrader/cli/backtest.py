@@ -40,6 +40,20 @@ def _split(values: list[str] | None) -> list[str]:
     return out
 
 
+def _trades_files(values: list[str] | None) -> dict[str, Path]:
+    """`PAIR=FILE` options (repeatable) -> {pair: existing file}."""
+    out: dict[str, Path] = {}
+    for v in values or []:
+        pair, sep, file = v.partition("=")
+        if not sep or not pair.strip() or not file.strip():
+            raise AitraderError(f"--trades expects PAIR=FILE (e.g. ETH/USDT=trades.csv), got {v!r}")
+        path = Path(file.strip()).expanduser()
+        if not path.is_file():
+            raise AitraderError(f"--trades {pair.strip()}: no such file {path}")
+        out[pair.strip()] = path
+    return out
+
+
 def strategy_refs(settings: Settings, names: list[str]) -> list[StrategyRef]:
     """Named strategies, keeping params and weight where the config lists them."""
     if not names:
@@ -68,6 +82,14 @@ def backtest(
     fill_gaps: Annotated[
         bool, typer.Option("--fill-gaps", help="Forward-fill missing candles (flat, zero volume).")
     ] = False,
+    trades: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trades",
+            help="PAIR=FILE: public trades CSV (timestamp,id,side,price,amount) whose trade-flow imbalance "
+            "adjusts that pair's confluence confidence (repeat per pair).",
+        ),
+    ] = None,
 ) -> None:
     """Backtest strategies over stored candles (reference mode with --stake-amount and --no-stops)."""
     settings = settings_from(config)
@@ -88,6 +110,7 @@ def backtest(
         fee=_decimal(fee, "--fee"),
         no_stops=no_stops,
         fill_gaps=fill_gaps,
+        trades=_trades_files(trades),
     )
     with progress_bar(console) as progress:
         result = run_backtest(settings, spec, resolve_datadir(datadir, config), progress)
