@@ -81,7 +81,9 @@ DATA_STALE_EPISODES = Counter(
 )
 INDICATOR_CACHE_HITS = Counter(
     "aitrader_indicator_cache_hits",
-    "Indicator lookups answered from the cache (hit rate = hits / (hits + misses)).",
+    "Indicator lookups answered from the cache (hit rate = hits / (hits + misses)); vectorised "
+    "evaluations only (backtests, windowed live strategies): built-in live streamers keep O(1) "
+    "indicator state and look nothing up.",
     registry=REGISTRY,
 )
 INDICATOR_CACHE_MISSES = Counter(

@@ -72,6 +72,8 @@ async def test_oversized_and_malformed_bodies_are_refused_cleanly(tmp_path: Path
         assert r.status_code == 422
         r = await c.get("/api/v1/candles?symbol=not-a-symbol", headers=h)
         assert r.status_code == 422
+        r = await c.get("/api/v1/candles?symbol=ZZZ/USDT", headers=h)  # well formed, not this tenant's
+        assert r.status_code == 404 and "not traded here" in r.text
 
 
 async def test_security_headers_and_no_cors_by_default(tmp_path: Path) -> None:
@@ -148,17 +150,26 @@ async def test_control_actions_are_audited_and_admin_readable(tmp_path: Path) ->
                 "/api/v1/control/kill-switch", headers={"Authorization": f"Bearer {rig.keys['read']}"}
             )
             assert read.status_code == 403
+            bad = await c.post("/api/v1/control/risk-limits", json={"max_drawdown": "2"}, headers=ctl)
+            assert bad.status_code == 422
             audit = (
                 await c.get("/api/v1/audit", headers={"Authorization": f"Bearer {rig.keys['admin']}"})
             ).json()
             risk = (await c.get("/api/v1/risk", headers=ctl)).json()
             beta = await c.get("/api/v1/audit", headers={"Authorization": f"Bearer {rig.keys['beta_admin']}"})
-        ctl_id = str(rig.extras["key_ids"]["control"])
+        ctl_id, read_id = str(rig.extras["key_ids"]["control"]), str(rig.extras["key_ids"]["read"])
         audit = [a for a in audit if not a["action"].startswith("key.")]  # key creation is audited too
-        assert [(a["action"], a["params"], a["result"], a["key_id"]) for a in audit] == [
+        refused_limits, refused_read = audit[0], audit[1]
+        assert (refused_limits["action"], refused_limits["params"], refused_limits["key_id"]) == (
+            "update_risk_limits", {"max_drawdown": "2"}, ctl_id
+        )
+        assert refused_limits["result"].startswith("refused: ") and "max_drawdown" in refused_limits["result"]
+        assert [(a["action"], a["params"], a["result"], a["key_id"]) for a in audit[1:]] == [
+            ("kill_switch", {}, "refused: this key has scope 'read'; 'control' is needed", read_id),
             ("close_position", {"symbol": "XRP/USDT"}, "not found: no open position in XRP/USDT", ctl_id),
             ("update_risk_limits", {"max_drawdown": "0.15"}, "ok: risk limits updated", ctl_id),
         ]
+        assert refused_read["tenant_id"] == audit[2]["tenant_id"]
         assert risk["limits"]["max_drawdown"] == "0.15"  # the engine's published limits are shown
         assert beta.json() and {a["tenant_id"] for a in beta.json()} == {"beta"}  # only its own key creations
         assert {a["action"] for a in beta.json()} == {"key.create"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
@@ -15,7 +16,9 @@ from aitrader.core.candles import OHLCV
 from aitrader.indicators import atr, bbands, ema, macd, rsi
 from aitrader.indicators.cache import active_cache, indicator_cache
 from aitrader.metrics import REGISTRY
+from aitrader.strategies import Signals, Strategy
 from aitrader.strategies.sample import load_ohlcv_csv, sample_path
+from aitrader.strategies.streaming import WindowedStream
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +114,33 @@ def test_confluence_shares_indicators_and_decides_as_without_cache(
     for field in ("direction", "confidence", "stop", "take", "atr"):
         np.testing.assert_array_equal(getattr(with_cache, field), getattr(plain, field))
     assert with_cache.direction.any()
+
+
+class _TwiceEma(Strategy):
+    """A user strategy without a streamer that asks for the same EMA in two places."""
+
+    name = "twice_ema"
+    description = "ema twice"
+
+    @property
+    def warmup(self) -> int:
+        return 10
+
+    @property
+    def history(self) -> int:
+        return 50
+
+    def compute(self, candles: OHLCV, informative: Mapping[str, OHLCV] | None = None) -> Signals:
+        fast, again = ema(candles.close, 10), ema(candles.close, 10)
+        return Signals.from_events(candles.close > fast, candles.close < again)
+
+
+@pytest.mark.parametrize("budget_s", [None, 5.0])
+def test_live_windowed_strategies_share_their_indicators(candles: OHLCV, budget_s: float | None) -> None:
+    stream = WindowedStream(_TwiceEma(), budget_s=budget_s)  # inline, and on the strategy pool
+    hits = _metric("aitrader_indicator_cache_hits_total")
+    misses = _metric("aitrader_indicator_cache_misses_total")
+    for i in range(20):
+        stream.update(candles.candle(i))
+    assert _metric("aitrader_indicator_cache_hits_total") - hits == 20  # the second EMA of each update
+    assert _metric("aitrader_indicator_cache_misses_total") - misses == 20

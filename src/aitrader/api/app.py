@@ -28,7 +28,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from aitrader.api.auth import Authenticator, KeyVerifier, SessionStore
 from aitrader.api.body_limit import BodyLimitMiddleware
-from aitrader.api.control import ControlFactory
+from aitrader.api.control import ControlFactory, NotFound
 from aitrader.api.fast_reads import FastReadMiddleware
 from aitrader.api.headers import SecurityHeadersMiddleware
 from aitrader.api.hub import LiveHub
@@ -155,8 +155,9 @@ def create_app(
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AitraderError)
     async def domain_error(_request: Request, exc: AitraderError) -> JSONResponse:
-        # a domain error is the caller's problem stated in one line, never a traceback
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        # a domain error is the caller's problem stated in one line, never a traceback; an object this
+        # tenant does not have is a 404 (as another tenant's object is)
+        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFound) else 400)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

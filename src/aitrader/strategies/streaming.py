@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from aitrader.core.candles import OHLCV, Candle
+from aitrader.indicators.cache import indicator_cache
 from aitrader.strategies.pool import strategy_pool
 from aitrader.strategies.timeframes import informative_for
 
@@ -152,7 +153,7 @@ class WindowedStream(StrategyStream):
             )
         self.timed_out = False
         if self.budget_s is None:
-            sig = self.strategy.compute(window, informative)
+            sig = _compute_cached(self.strategy, window, informative)
         else:
             sig_or_none = self._bounded(window, informative)
             if sig_or_none is None:
@@ -171,8 +172,15 @@ class WindowedStream(StrategyStream):
             w.ts.copy(), w.open.copy(), w.high.copy(), w.low.copy(), w.close.copy(), w.volume.copy()
         )
         run = contextvars.copy_context().run
-        future = strategy_pool().submit(run, self.strategy.compute, own, informative)
+        future = strategy_pool().submit(run, _compute_cached, self.strategy, own, informative)
         try:
             return future.result(timeout=self.budget_s)
         except FutureTimeout:
             return None
+
+
+def _compute_cached(strategy: Strategy, window: OHLCV, informative: Mapping[str, OHLCV] | None) -> Signals:
+    """`compute` in an indicator-cache scope of its window: indicators it asks for twice (e.g. in two
+    helpers) are computed once, and the lookups count in the cache hit/miss metrics."""
+    with indicator_cache(window):
+        return strategy.compute(window, informative)

@@ -1,7 +1,10 @@
 """Control actions (scope control and up): each becomes an engine command and an audit record.
 
-Every attempt is audited, including refusals and failures, with the key, tenant, parameters and the
-outcome; the audit write happens before the answer, so an action the caller saw is always recorded.
+Every attempt by a known key is audited, including refusals (a key without the control scope, risk
+limits that break the config rules) and failures, with the key, tenant, parameters and the outcome;
+the audit write happens before the answer, so an action the caller saw is always recorded. Requests
+refused before a key is known (401, rate limit) or whose body does not parse (422 schema errors)
+never reach a control route and are not audited.
 """
 
 from __future__ import annotations
@@ -13,16 +16,14 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from starlette.concurrency import run_in_threadpool
 
 from aitrader.api import views
 from aitrader.api.auth import Principal
 from aitrader.api.control import EngineTimeout, EngineUnavailable, NotFound
-from aitrader.api.routes.deps import SYMBOL_PATTERN, ControlPrincipal, audit_of, control_for, settings_of
+from aitrader.api.routes.deps import SYMBOL_PATTERN, ControlPrincipal, audit_control, control_for, settings_of
 from aitrader.config import RiskConfig, format_validation_error
 from aitrader.core.commands import CommandResult
 from aitrader.core.errors import AitraderError
-from aitrader.core.time import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +72,7 @@ async def _act(
         status_code, outcome = 504, f"timeout: {e}"
     except AitraderError as e:
         status_code, outcome = 400, f"error: {e}"
-    audit = audit_of(request)
-    await run_in_threadpool(
-        lambda: audit.append(
-            tenant_id=p.tenant_id,
-            key_id=p.key_id,
-            actor=p.actor,
-            action=action,
-            params=params,
-            result=outcome,
-            ts=now_ms(),
-        )
-    )
-    log.info("control %s by %s for %s: %s", action, p.actor, p.tenant_id, outcome)
+    await audit_control(request, p, action, params, outcome)
     if status_code != 200:
         raise HTTPException(status_code, outcome.split(": ", 1)[1])
     return views.ActionResult(ok=result.ok, action=action, message=result.message)
@@ -137,12 +126,14 @@ async def update_risk_limits(
     """Change risk limits; values are checked against the same rules as the `risk` config section."""
     changes = body.model_dump(exclude_none=True)
     current = settings_of(request).risk.model_dump()
+    params = {k: str(v) for k, v in changes.items()}
     try:
         RiskConfig.model_validate({**current, **changes})
     except ValidationError as e:
-        raise HTTPException(422, "; ".join(format_validation_error(e))) from None
+        message = "; ".join(format_validation_error(e))
+        await audit_control(request, p, "update_risk_limits", params, f"refused: {message}")
+        raise HTTPException(422, message) from None
     c = control_for(request, p)
-    params = {k: str(v) for k, v in changes.items()}
     return await _act(
         request, p, "update_risk_limits", params, lambda: c.update_risk_limits(actor=p.actor, **changes)
     )

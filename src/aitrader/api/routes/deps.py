@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from aitrader.api.auth import Principal, require
 from aitrader.api.control import EngineControl
 from aitrader.api.ports import AuditLog, TenantDirectory
 from aitrader.api.snapshots import CachedControl
 from aitrader.config import Settings
+from aitrader.core.time import now_ms
+
+log = logging.getLogger(__name__)
 
 # Published in the OpenAPI schema so clients (and schemathesis) know a valid pair before sending one;
 # the handlers still run `split_symbol` / `timeframe_to_ms`, which own the rules.
@@ -19,7 +24,23 @@ SYMBOL_PATTERN = r"^[A-Za-z0-9]+/[A-Za-z0-9]+(:[A-Za-z0-9]+)?$"
 TIMEFRAME_PATTERN = r"^[0-9]{1,4}[smhdw]$"
 
 ReadPrincipal = Annotated[Principal, Depends(require("read"))]
-ControlPrincipal = Annotated[Principal, Depends(require("control"))]
+
+
+async def _control_principal(
+    request: Request, p: Annotated[Principal, Depends(require("read"))]
+) -> Principal:
+    """`require("control")`, plus an audit record when a known key lacks the scope: a read key trying
+    to act is exactly what an operator wants to see in the audit log."""
+    if not p.allows("control"):
+        message = f"this key has scope {p.scope!r}; 'control' is needed"
+        route = request.scope.get("route")
+        action = getattr(getattr(route, "endpoint", None), "__name__", request.url.path)
+        await audit_control(request, p, action, {}, f"refused: {message}")
+        raise HTTPException(403, message)
+    return p
+
+
+ControlPrincipal = Annotated[Principal, Depends(_control_principal)]
 AdminPrincipal = Annotated[Principal, Depends(require("admin"))]
 
 
@@ -59,6 +80,25 @@ def settings_of(request: Request) -> Settings:
 def audit_of(request: Request) -> AuditLog:
     audit: AuditLog = request.app.state.audit
     return audit
+
+
+async def audit_control(
+    request: Request, p: Principal, action: str, params: dict[str, Any], outcome: str
+) -> None:
+    """Append one control attempt to the tenant's audit log (off the event loop), and log it."""
+    audit = audit_of(request)
+    await run_in_threadpool(
+        lambda: audit.append(
+            tenant_id=p.tenant_id,
+            key_id=p.key_id,
+            actor=p.actor,
+            action=action,
+            params=params,
+            result=outcome,
+            ts=now_ms(),
+        )
+    )
+    log.info("control %s by %s for %s: %s", action, p.actor, p.tenant_id, outcome)
 
 
 def tenants_of(request: Request) -> TenantDirectory:
