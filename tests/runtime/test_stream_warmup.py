@@ -50,7 +50,8 @@ async def test_streams_start_warm_and_the_chart_shows_the_sessions_closed_candle
     url = f"sqlite:///{tmp_path / 'paper.db'}"
     db = make_engine(url)
     upgrade(db)  # the API reads before the session has started
-    settings = settings_for(sim, pairs, url)
+    # decisions are compared with the vectorised evaluation, which has no order book
+    settings = settings_for(sim, pairs, url, confluence={"use_orderbook": False})
     # the history store under the exchange's name holds candles from after the replay's now
     history = HistoryStore(tmp_path / "datadir")
     for s in feeds:
