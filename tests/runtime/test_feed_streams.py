@@ -29,9 +29,12 @@ async def test_resent_ticker_and_book_are_dropped_and_streams_touched() -> None:
         assert feed.subscribe() is sup  # idempotent: one connection, channels registered once
         assert sorted(sup.channels) == [f"ohlcv:{SYM}:5m", f"orderbook:{SYM}:1", f"ticker:{SYM}"]
 
+        ticks: list[tuple[str, float, int]] = []
+        feed.on_tick = lambda *a: ticks.append(a)  # a live venue's stop check
         ticker = {"symbol": SYM, "timestamp": 5, "bid": 0.05, "ask": 0.051, "last": 0.05, "baseVolume": 3}
         feed._on_ticker(SYM, ticker)
         feed._on_ticker(SYM, dict(ticker))  # resent after a reconnect
+        assert ticks == [(SYM, 0.05, 5)]  # the fresh one only, with its exchange time
         feed._on_book(SYM, _book(0.05, 0.051))
         feed._on_book(SYM, _book(0.05, 0.051))
         feed._on_book(SYM, _book(0.0501, 0.051))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,23 +133,28 @@ def test_partial_fill_then_cancel_keeps_exact_quantities() -> None:
             venue.close()
 
 
+def _long_with_stop(sim: Any, venue: Any) -> OrderManager:
+    """A long of 0.5 ETH bought through the venue, protected by an engine-side stop at 0.05."""
+    om = OrderManager(venue, SimTime(sim))
+    entry = om.submit(request("at-e", Side.BUY, "0.5"))
+    pump(om, venue, lambda: entry.status is OrderStatus.OPEN)
+    sim.advance(FIVE_MIN)
+    pump(om, venue, lambda: entry.status is OrderStatus.FILLED)
+    stop = request(
+        "at-s", Side.SELL, "0.5", OrderType.STOP_MARKET, purpose=OrderPurpose.STOP_LOSS, stop="0.05"
+    )
+    om.protect("ETH/BTC", stop, None)
+    pump(om, venue, lambda: om.order("at-s").status is OrderStatus.OPEN)
+    return om
+
+
 def test_stop_is_an_engine_side_trigger_that_closes_with_a_market_order() -> None:
     with running_sim() as sim:
         acc = sim.add_account({"ETH": "1", "BTC": "0"})
         venue = new_venue(sim, acc.api_key, acc.secret)
         try:
-            om = OrderManager(venue, SimTime(sim))
-            # a long we hold: a buy filled through the venue first
             acc.balances["BTC"] = D("1")
-            entry = om.submit(request("at-e", Side.BUY, "0.5"))
-            pump(om, venue, lambda: entry.status is OrderStatus.OPEN)
-            sim.advance(FIVE_MIN)
-            pump(om, venue, lambda: entry.status is OrderStatus.FILLED)
-            stop = request(
-                "at-s", Side.SELL, "0.5", OrderType.STOP_MARKET, purpose=OrderPurpose.STOP_LOSS, stop="0.05"
-            )
-            om.protect("ETH/BTC", stop, None)
-            pump(om, venue, lambda: om.order("at-s").status is OrderStatus.OPEN)
+            om = _long_with_stop(sim, venue)
             assert [o.cl_ord_id for o in sim_orders(sim, acc.api_key)] == ["at-e"]  # nothing rests
             from aitrader.core.candles import Candle
 
@@ -161,5 +167,23 @@ def test_stop_is_an_engine_side_trigger_that_closes_with_a_market_order() -> Non
             assert om.position("ETH/BTC") is None
             sell = next(o for o in sim_orders(sim, acc.api_key) if o.cl_ord_id == "at-s")
             assert sell.ordertype == "market" and sell.vol_exec == D("0.5")
+        finally:
+            venue.close()
+
+
+def test_a_streamed_tick_fires_a_stop_before_the_candle_closes() -> None:
+    with running_sim() as sim:
+        acc = sim.add_account({"ETH": "1", "BTC": "1"})
+        venue = new_venue(sim, acc.api_key, acc.secret)
+        try:
+            om = _long_with_stop(sim, venue)
+            venue.on_tick("ETH/BTC", 0.0501, sim.clock.now())
+            venue.on_tick("ETH/BTC", float("nan"), sim.clock.now())  # a placeholder tick: ignored
+            assert [t.client_id for t in venue.triggers.armed()] == ["at-s"]
+            venue.on_tick("ETH/BTC", 0.0499, sim.clock.now())  # through the stop, mid-candle
+            assert venue.triggers.armed() == []
+            pump(om, venue, lambda: len(sim_orders(sim, acc.api_key)) == 2 and venue.idle())
+            sell = next(o for o in sim_orders(sim, acc.api_key) if o.cl_ord_id == "at-s")
+            assert sell.ordertype == "market"
         finally:
             venue.close()

@@ -90,6 +90,8 @@ class LiveFeed:
         self.book_limit = 10
         self.tickers: dict[str, dict[str, Any]] = {}
         self.books: dict[str, dict[str, Any]] = {}  # bids/asks [[price, amount], ...] best first
+        # (symbol, last price, ts) of every fresh ticker: a live venue checks its stops on it
+        self.on_tick: Callable[[str, float, int], None] | None = None
         self.duplicates: dict[str, int] = {}  # resent tickers / books dropped, per channel
         self._ticker_keys: dict[str, Any] = {}
         self._book_keys: dict[str, Any] = {}
@@ -213,8 +215,13 @@ class LiveFeed:
         if not self._fresh("ticker", symbol, ticker_key(t), self._ticker_keys):
             return
         self.tickers[symbol] = dict(t)
+        now = now_ms()
         if self.staleness is not None:
-            self.staleness.touch(symbol, "ticker", now_ms())
+            self.staleness.touch(symbol, "ticker", now)
+        last = t.get("last")
+        if self.on_tick is not None and last is not None:
+            ts = t.get("timestamp")
+            self.on_tick(symbol, float(last), int(ts) if ts is not None else now)
 
     def _on_book(self, symbol: str, ob: Any) -> None:
         n = self.book_limit

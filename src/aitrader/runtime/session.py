@@ -219,6 +219,8 @@ class Session:
             ticker=s.data.stream_ticker, book=s.data.stream_book, book_limit=s.data.book_depth
         )
         self.feed.on_closed = self.decisions.precompute  # each pair's decision as its candle closes
+        if live is not None:  # live stops fire on the streamed last price, not only at candle closes
+            self.feed.on_tick = live.on_tick
         if s.ml.enabled:  # the engine asks the gate, the gate asks the (still eagerly computed) stream
             from aitrader.ml.runtime import SessionGate
 

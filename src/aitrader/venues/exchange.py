@@ -244,6 +244,13 @@ class CcxtVenue:
         """Closed candles drive the engine-side triggers (stops, trailing stops, market take-profits)."""
         self.on_price(symbol, dec(candle.high), dec(candle.low), dec(candle.close), candle.ts)
 
+    def on_tick(self, symbol: str, price: float, ts: int) -> None:
+        """A streamed last price (ticker) checks the triggers between candles: a stop fires when the
+        market reaches it, not at the close of the candle in which it did."""
+        if price == price and price > 0:  # not NaN, not a placeholder
+            p = dec(price)
+            self.on_price(symbol, p, p, p, ts)
+
     def on_price(self, symbol: str, high: Decimal, low: Decimal, close: Decimal, ts: int) -> None:
         for trig in self.triggers.on_price(symbol, high, low, close, ts):
             self.stats.triggers_fired += 1
