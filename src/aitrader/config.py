@@ -41,6 +41,9 @@ class DataConfig(_Section):
     stream_ticker: bool = True
     stream_book: bool = True
     book_depth: int = Field(default=10, ge=1, le=1000)
+    # paper/live sessions merge their closed candles into the history store (datadir) this often and
+    # at shutdown, so retraining and backtests see them; 0 = never
+    record_history_ms: int = Field(default=300_000, ge=0)
 
     @field_validator("stale_after_ms_per_stream")
     @classmethod

@@ -26,7 +26,8 @@ def settings_for(sim: KrakenSimulator, pairs: list[str], db_url: str, **extra: A
         None,
         tenant="t1",
         exchange={"name": "kraken", "pairs": pairs, "api_url": sim.base_url, "ws_url": sim.ws_url},
-        data={"timeframe": "5m"},
+        # sessions under test record no history unless a test asks (the default datadir is the cwd's)
+        data={"timeframe": "5m", "record_history_ms": 0, **extra.pop("data", {})},
         backtest={"starting_balance": "1", **extra.pop("backtest", {})},
         storage={"url": db_url, **extra.pop("storage", {})},
         **extra,

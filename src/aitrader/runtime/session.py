@@ -50,6 +50,7 @@ from aitrader.core.ports import Venue
 from aitrader.core.time import now_ms, timeframe_to_ms
 from aitrader.data.cache import CandleCache
 from aitrader.data.live.staleness import StalenessTracker
+from aitrader.data.store import HistoryStore
 from aitrader.engine.engine import Engine
 from aitrader.execution.entry_timeout import limit_entry_policy
 from aitrader.execution.nonce import PersistentNonce, install_nonce
@@ -62,6 +63,7 @@ from aitrader.runtime.commands import CommandHandler
 from aitrader.runtime.decisions import StreamingDecisions
 from aitrader.runtime.feed import LiveFeed
 from aitrader.runtime.fresh import FreshEntries
+from aitrader.runtime.history import HistoryRecorder
 from aitrader.runtime.persist import (
     CURSOR_KEY,
     IDS_KEY,
@@ -129,6 +131,7 @@ class Session:
         self.tenant = settings.tenant
         self.pairs = list(settings.exchange.pairs)
         self._saved_protection: dict[str, list[float | None]] = {}  # last written PROTECTION_KEY
+        self.history: HistoryRecorder | None = None  # closed candles -> history store
         if not self.pairs:
             raise ConfigError("no pairs to trade (set exchange.pairs)")
         self.timeframe = settings.data.timeframe
@@ -219,6 +222,9 @@ class Session:
             ticker=s.data.stream_ticker, book=s.data.stream_book, book_limit=s.data.book_depth
         )
         self.feed.on_closed = self.decisions.precompute  # each pair's decision as its candle closes
+        if s.data.record_history_ms:
+            store = HistoryStore(s.data.datadir)
+            self.history = HistoryRecorder(store, ex.name, self.timeframe, cache, self.pairs)
         if live is not None:  # live stops fire on the streamed last price, not only at candle closes
             self.feed.on_tick = live.on_tick
         if s.ml.enabled:  # the engine asks the gate, the gate asks the (still eagerly computed) stream
@@ -447,6 +453,22 @@ class Session:
             ctx.beat()
             await asyncio.sleep(every_s)
 
+    async def _record_history(self, ctx: TaskContext) -> None:
+        """data.record_history_ms: closed candles into the history store (`runtime.history`)."""
+        every_s = self.settings.data.record_history_ms / 1000.0
+        while True:
+            await asyncio.sleep(every_s)
+            await self._flush_history()
+            ctx.beat()
+
+    async def _flush_history(self) -> None:
+        if self.history is None:
+            return
+        batch = self.history.pending()  # copied on the loop; written off it
+        if batch:
+            added = await asyncio.to_thread(self.history.write, batch)
+            log.debug("history: %d new candles written", added)
+
     async def _api(self, ctx: TaskContext) -> None:
         from aitrader.runtime.api_server import serve_api
 
@@ -544,6 +566,8 @@ class Session:
             sup.start("thoughts", self._thoughts)
             sup.start("monitor", sup.monitor)
             sup.start("retention", self._retention)
+            if self.history is not None:
+                sup.start("history", self._record_history)
             if self.ml is not None:
                 sup.start("ml-retrain", self.ml.run_retraining, stall_after_s=60)
             if self.opts.api:
@@ -564,6 +588,10 @@ class Session:
 
     async def _close(self) -> None:
         try:
+            try:
+                await self._flush_history()  # what the session saw last is kept too
+            except Exception:
+                log.exception("history: the last closed candles could not be written")
             if self.writer.running:
                 await self._persist_step()
                 if hasattr(self, "publisher"):
