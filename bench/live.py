@@ -6,7 +6,8 @@ What runs:
   second per pair, and pushing each pair's forming candle `--push-hz` times a second between candle
   boundaries (`push_hz`), i.e. >= 2,000 WS messages/s in total;
 - in this process the real paper session (`runtime.session.Session`, paper mode, API off): REST
-  warm-up, one ccxt.pro `watch_ohlcv` stream per pair -> `LiveFeed` (CandleCache, ordered release)
+  warm-up, one ccxt.pro `watch_ohlcv` stream per pair (plus its ticker and book with
+  `--with-ticker-book`) -> `LiveFeed` (CandleCache, ordered release)
   -> the engine loop -> its `DecisionSource` -> risk -> SimulatedVenue, every step persisted through
   the `StorageWriter` on a temporary SQLite.
 
@@ -306,7 +307,14 @@ async def run(args: argparse.Namespace) -> bool:
                 # so 50 pairs would take ~50 s to subscribe; the simulator is on loopback
                 "rate_limit_ms": args.rate_limit_ms,
             },
-            data={"timeframe": TF, "datadir": str(tmp / "datadir")},
+            # candles only by default (what the targets are about); --with-ticker-book adds the ticker
+            # and order-book streams a default session also opens (3 subscriptions per pair)
+            data={
+                "timeframe": TF,
+                "datadir": str(tmp / "datadir"),
+                "stream_ticker": args.with_ticker_book,
+                "stream_book": args.with_ticker_book,
+            },
             backtest={"starting_balance": "100000"},
             storage={"url": f"sqlite:///{tmp / 'bench.db'}"},
         )
@@ -482,6 +490,11 @@ def main() -> None:
         help="session: the session's own DecisionSource; stream: Confluence.streamer per pair in its place",
     )
     p.add_argument("--rate-limit-ms", type=int, default=10, help="exchange.rate_limit_ms (ccxt throttle)")
+    p.add_argument(
+        "--with-ticker-book",
+        action="store_true",
+        help="also stream each pair's ticker and order book, as a default session does",
+    )
     p.add_argument("--serve", help=argparse.SUPPRESS)
     p.add_argument("--max-s", type=float, default=300.0, help=argparse.SUPPRESS)
     args = p.parse_args()
