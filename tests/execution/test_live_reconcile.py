@@ -163,3 +163,24 @@ def test_long_held_position_survives_history_older_than_any_fetch_window() -> No
             assert pos is not None and pos.amount == D("0.5") and pos.avg_price == entry.avg_price
         finally:
             venue.close()
+
+
+def test_quote_moved_outside_our_orders_is_alerted_once_and_nothing_is_done() -> None:
+    with running_sim() as sim:
+        acc = sim.add_account({"BTC": "1"})
+        venue = new_venue(sim, acc.api_key, acc.secret)
+        try:
+            om = OrderManager(venue, SimTime(sim))
+            ours = {"BTC": Decimal("1")}  # our ledger's cash
+            rec = Reconciler(om, venue, SimTime(sim), quote="BTC", ledger_balance=lambda c: ours[c])
+            assert rec.run() == []  # in agreement
+            acc.balances["BTC"] += Decimal("0.25")  # the user deposits on the exchange
+            calls = add_order_calls(sim)
+            (got,) = rec.run()
+            assert (got.kind, got.symbol) == ("quote_balance", "BTC") and "+0.25" in got.detail
+            assert rec.run() == []  # the same difference is not alerted again
+            assert add_order_calls(sim) == calls  # nothing sent
+            ours["BTC"] = Decimal("1.25")  # books agree again (e.g. the deposit was booked)
+            assert rec.run() == []
+        finally:
+            venue.close()

@@ -17,6 +17,9 @@ What it does, in this order, each step safe to repeat:
    nothing is ever sent to close it (a position is never closed twice);
 3. protection: an open position whose stop is gone (e.g. after a partially filled exit) gets a new
    stop for the remainder at the last stop level; an armed stop larger than the position shrinks.
+Also, when given our books' cash (`ledger_balance`, `quote`): while none of our orders is working,
+the exchange's quote balance is compared with the ledger's; a difference beyond `quote_tolerance`
+(a deposit, a withdrawal, a fee we never saw) is alerted once per distinct amount, never acted on.
 Every divergence goes to the `on_alert` callback and is counted in `counts`.
 """
 
@@ -39,7 +42,9 @@ _STOPS = (OrderPurpose.STOP_LOSS, OrderPurpose.TRAILING_STOP)
 
 @dataclass(frozen=True, slots=True)
 class Divergence:
-    kind: str  # adopted_order | lost_order | unknown_order | position_reduced | stop_replaced | stop_resized
+    # adopted_order | lost_order | unknown_order | position_reduced | stop_replaced | stop_resized |
+    # quote_balance
+    kind: str
     symbol: str
     detail: str
     ts: int
@@ -59,6 +64,9 @@ class Reconciler:
         id_prefix: str = "at",
         lost_after_ms: int = 0,
         dust: Decimal = Decimal("1e-8"),
+        quote: str | None = None,
+        ledger_balance: Callable[[str], Decimal] | None = None,
+        quote_tolerance: Decimal = Decimal("1e-6"),
     ) -> None:
         self.om = om
         self.venue = venue
@@ -69,6 +77,10 @@ class Reconciler:
         self.id_prefix = id_prefix
         self.lost_after_ms = lost_after_ms
         self.dust = dust
+        self.quote = quote
+        self.ledger_balance = ledger_balance
+        self.quote_tolerance = quote_tolerance
+        self._quote_alerted: Decimal | None = None  # the difference last alerted
         self.counts: Counter[str] = Counter()
         self.alerts: list[Divergence] = []
         self.runs = 0
@@ -154,6 +166,30 @@ class Reconciler:
                 )
             )
         self.sink(self.venue.drain_events())
+        self._quote_balance(balances, now)
+
+    def _quote_balance(self, balances: dict[str, Decimal], now: int) -> None:
+        if self.quote is None or self.ledger_balance is None:
+            return
+        if any(self.venue.triggers.get(o.request.client_id) is None for o in self.om.open_orders()):
+            return  # an order of ours is working: cash may be moving, look next time
+        theirs, ours = balances.get(self.quote, _ZERO), self.ledger_balance(self.quote)
+        diff = theirs - ours
+        if abs(diff) <= self.quote_tolerance:
+            self._quote_alerted = None
+            return
+        if diff == self._quote_alerted:
+            return
+        self._quote_alerted = diff
+        self._record(
+            Divergence(
+                "quote_balance",
+                self.quote,
+                f"the exchange holds {theirs} {self.quote}, our ledger {ours} ({diff:+}): moved outside "
+                "our orders (deposit, withdrawal, unseen fee); nothing changed here",
+                now,
+            )
+        )
 
     # ---- 3. protection
 

@@ -287,6 +287,8 @@ class Session:
                 sink=inbox.inject,
                 interval_ms=s.execution.reconcile_interval_ms,
                 on_alert=lambda d: self._on_alert(f"reconcile {d.kind} {d.symbol}: {d.detail}"),
+                quote=quote,
+                ledger_balance=self.engine.ledger.balance,  # cash moved outside our orders is alerted
             )
             await asyncio.to_thread(self.reconciler.run)  # before anything trades
         self._start = start
