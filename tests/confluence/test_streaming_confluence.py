@@ -9,6 +9,7 @@ per-bar microstructure (flow, book, spread with gaps), all seven built-ins with 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Mapping
 
@@ -217,24 +218,36 @@ def test_refuses_lookahead_and_disorder(btc: OHLCV) -> None:
 
 
 class Hangs(Slow):
-    """A user strategy whose compute blocks far beyond any budget on every third candle."""
+    """A user strategy whose compute blocks on its third candle until the test releases it."""
 
     name = "hangs_user"
     description = "blocks"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.blocked = threading.Event()  # set while a compute is waiting on `release`
+
     def compute(self, candles: OHLCV, informative: Mapping[str, OHLCV] | None = None) -> Signals:
-        if len(candles) % 3 == 0:
-            time.sleep(2.0)
+        if len(candles) == 3:
+            self.blocked.set()
+            self.release.wait(30)
+            self.blocked.clear()
         return Signals.none(len(candles))
 
 
 def test_a_hanging_user_strategy_is_abandoned_at_the_budget(btc: OHLCV) -> None:
-    both = [(registry.create("ema_cross"), 1.0), (Hangs(), 1.0)]
+    hangs = Hangs()
+    both = [(registry.create("ema_cross"), 1.0), (hangs, 1.0)]
     conf = Confluence(ConfluenceConfig(strategy_budget_ms=50.0), both)
     stream = conf.streamer("BTC/USDT")
-    t0 = time.perf_counter()
-    out = [stream.update(bar) for bar in rows(btc.slice(0, 4))]  # candles 3 (and 4: history 5) block
-    took = time.perf_counter() - t0
-    assert took < 1.0  # a blocking call would take 2 s each
+    bars = rows(btc.slice(0, 4))
+    try:
+        out = [stream.update(bar) for bar in bars[:3]]
+        # the third update came back while its compute is still blocked: the loop did not wait for it
+        assert hangs.blocked.is_set()
+        out.append(stream.update(bars[3]))  # the next candle is computed as usual meanwhile
+    finally:
+        hangs.release.set()
     dropped = [d is not None and "hangs_user: timed out, signals dropped" in d.reasons for d in out]
     assert dropped == [False, False, True, False]

@@ -48,14 +48,20 @@ def bucket_start(ts: IntArray, timeframe_ms: int) -> IntArray:
 
 
 def resample(
-    ohlcv: OHLCV, src_tf: str, dst_tf: str, now_ms: int | None = None, *, partial_first: bool = False
+    ohlcv: OHLCV,
+    src_tf: str | int,
+    dst_tf: str | int,
+    now_ms: int | None = None,
+    *,
+    partial_first: bool = False,
 ) -> OHLCV:
-    """Closed `dst_tf` candles built from `src_tf` candles (sorted, unique timestamps expected).
+    """Closed `dst_tf` candles built from `src_tf` candles (sorted, unique timestamps expected);
+    timeframes as strings (`5m`) or milliseconds.
 
     A first bucket the data starts inside of (after its open time) is dropped unless `partial_first`.
     """
-    src = timeframe_to_ms(src_tf)
-    dst = timeframe_to_ms(dst_tf)
+    src = src_tf if isinstance(src_tf, int) else timeframe_to_ms(src_tf)
+    dst = dst_tf if isinstance(dst_tf, int) else timeframe_to_ms(dst_tf)
     if dst < src or dst % src:
         raise DataError(f"cannot resample {src_tf} to {dst_tf}: {dst_tf} is not a multiple of {src_tf}")
     if bucket_offset_ms(dst) % src:

@@ -114,7 +114,6 @@ class Engine:
         self._rules: dict[str, MarketRules] = {}
         self._marks: dict[str, tuple[int, Decimal]] = {}  # symbol -> (candle open ts, its close as Decimal)
         self.limit_entries = limit_entries
-        self._dropped: set[str] = set()  # entries cancelled on purpose: never replaced
         self.replacer: LimitEntryReplacer | None = None
         if limit_entries is not None:
             self.replacer = LimitEntryReplacer(
@@ -245,9 +244,13 @@ class Engine:
         for s in list(self.om.positions()):
             self._touched.add(s)
             self._exit(s, "risk")
-        for o in self.om.open_orders():
-            if o.request.purpose is OrderPurpose.ENTRY and self.om.position(o.request.symbol) is None:
-                self._cancel_entries(o.request.symbol)
+        flat_entries = {
+            o.request.symbol
+            for o in self.om.open_orders()
+            if o.request.purpose is OrderPurpose.ENTRY and self.om.position(o.request.symbol) is None
+        }
+        for s in sorted(flat_entries):
+            self._cancel_entries(s)
 
     def _cancel_entries(self, symbol: str) -> None:
         """Cancel the resting entries of a flat `symbol` (they get no protection when the cancel lands)."""
@@ -255,9 +258,10 @@ class Engine:
             cid = o.request.client_id
             if o.request.purpose is OrderPurpose.ENTRY:
                 self._protection.pop(cid, None)
-                self._dropped.add(cid)
                 self._touched.add(symbol)
-                if self.replacer is None or not self.replacer.cancelling(cid):
+                if self.replacer is not None and self.replacer.cancelling(cid):
+                    self.replacer.abandon(cid)  # its cancel is already on the way
+                else:
                     self.om.cancel(cid)
         self._pump()
 
@@ -283,13 +287,10 @@ class Engine:
 
     def _reprice(self, request: OrderRequest, remaining: Decimal) -> Decimal | None:
         """The replacement's price: the policy's limit off the latest close. None (let it go) when the
-        entry partly filled (it keeps what it bought), the kill switch is on or an exit signal
-        cancelled it."""
+        entry partly filled (it keeps what it bought) or the kill switch is on."""
         policy = self.limit_entries
         s = request.symbol
         if policy is None or remaining != request.amount or self.risk.killed:
-            return None
-        if request.client_id in self._dropped:
             return None
         mark = self._mark(s)
         return None if mark is None else policy.price(mark, self.rules(s))

@@ -68,10 +68,16 @@ class LimitEntryReplacer:
         self.replaced: dict[str, str] = {}  # old client id -> new client id
         self._generation: dict[str, int] = {}  # client id -> how many replacements led to it
         self._cancelling: dict[str, Order] = {}
+        self._abandoned: set[str] = set()  # cancelling, but not to be replaced (`abandon`)
 
     def cancelling(self, client_id: str) -> bool:
         """True while this entry's timeout cancel is unresolved (its fate is the replacer's)."""
         return client_id in self._cancelling
+
+    def abandon(self, client_id: str) -> None:
+        """An entry whose timeout cancel is under way must not be replaced (e.g. the signal turned)."""
+        if client_id in self._cancelling:
+            self._abandoned.add(client_id)
 
     def check(self, symbol: str | None = None) -> list[Expired]:
         """Cancel entries (of `symbol`, or all) past their timeout; resolve every entry whose cancel
@@ -98,9 +104,12 @@ class LimitEntryReplacer:
     def _replacement(self, o: Order, now: int) -> OrderRequest | None:
         cid = o.request.client_id
         remaining = o.request.amount - o.filled
+        generation = self._generation.pop(cid, 0)
+        if cid in self._abandoned:
+            self._abandoned.discard(cid)
+            return None
         if o.status not in (OrderStatus.CANCELLED, OrderStatus.EXPIRED) or remaining <= 0:
             return None
-        generation = self._generation.pop(cid, 0)
         if self.max_replaces is not None and generation >= self.max_replaces:
             return None
         price = self.reprice(o.request, remaining)

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from aitrader.core.candles import OHLCV, IntArray
 from aitrader.core.errors import DataError, StrategyError
 from aitrader.core.time import timeframe_to_ms
+from aitrader.data.resample import resample as resample_closed
 
 
 def tf_ms(timeframe: str | int) -> int:
@@ -78,31 +79,31 @@ def informative_for(
     base_tf: str | int | None = None,
     owner: str = "strategy",
 ) -> dict[str, OHLCV]:
-    """The higher-timeframe candles strategies declared, resampled from their base `candles`.
+    """The closed higher-timeframe candles strategies declared, resampled from their base `candles`.
 
     Why resample instead of fetching: the higher candles are then exactly what the base candles say,
     in backtest, paper and live alike, and a higher candle exists as soon as its last base candle
-    closed. Entries of `given` win (e.g. candles the caller already holds); a leading bucket that
-    `candles` only partly cover (a trailing live window starts mid-bucket) is dropped, so a window
-    and the full history agree on every higher candle they both have. The last bucket may still be
-    forming: `align_closed` hides it until its close, as it must.
+    closed. The aggregation is `data.resample` (the one the confluence's higher timeframe and the
+    live cache use): a leading bucket the candles only partly cover (a trailing live window starts
+    mid-bucket) is left out, so a window and the full history agree on every higher candle they both
+    have, and the still-forming last bucket is not given. Entries of `given` win.
     """
     out = dict(given or {})
     wanted = [tf for tf in dict.fromkeys(timeframes) if tf not in out]
     if not wanted or len(candles) == 0:
         return out
-    base_ms = (
-        tf_ms(base_tf) if base_tf is not None else (infer_timeframe_ms(candles.ts) if len(candles) > 1 else 0)
-    )
+    if base_tf is not None:
+        base_ms = tf_ms(base_tf)
+    elif len(candles) > 1:
+        base_ms = infer_timeframe_ms(candles.ts)
+    else:
+        base_ms = 0  # one candle: no timeframe to build on, and no higher candle closed yet
     for tf in wanted:
         step = tf_ms(tf)
-        if step <= base_ms:
+        if step <= base_ms or (base_ms and step % base_ms):
             raise StrategyError(
-                f"{owner} declares informative timeframe {tf}, which is not above the candles' "
-                f"timeframe ({base_ms // 1000}s); run it on a lower timeframe or drop the declaration"
+                f"{owner} declares informative timeframe {tf}, which is not a multiple above the "
+                f"candles' timeframe ({base_ms // 1000}s); run it on a lower timeframe or drop it"
             )
-        higher = resample(candles, step)
-        if len(higher) and int(candles.ts[0]) % step != 0:
-            higher = higher.slice(1, len(higher))
-        out[tf] = higher
+        out[tf] = resample_closed(candles, base_ms, step) if base_ms else OHLCV.empty()
     return out
