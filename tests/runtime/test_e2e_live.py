@@ -10,7 +10,7 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from runtime_helpers import replay_live, series, settings_for
+from runtime_helpers import eventually, replay_live, series, settings_for
 
 from aitrader.runtime.session import Session, SessionOptions
 from aitrader.storage.db import make_engine
@@ -37,6 +37,18 @@ async def test_live_session_against_a_faulty_exchange_ends_equal_to_it(tmp_path:
     try:
         await replay_live(session, sim, acc.api_key, candles=80, pairs=2)
         assert isinstance(session.venue.inner, CcxtVenue)  # type: ignore[attr-defined]
+        # the own-orders connection is supervised like the market data and published with it
+        # (a dropped socket may be in backoff right now: between drops there is one of each, never more)
+        seen: list[dict[str, int]] = []
+
+        def connected() -> bool:
+            private = session._stream_status()["private"]
+            seen.append(private["subscriptions"])
+            return private["state"] in ("subscribed", "streaming") and len(seen[-1]) == 2
+
+        await eventually(connected, what="the private stream connected")
+        assert seen[-1] == {"my_trades": 1, "orders": 1}
+        assert all(set(s.values()) <= {1} for s in seen)
         await asyncio.sleep(0.5)
         session.supervisor.request_stop("test done")
         result = await asyncio.wait_for(task, 60)

@@ -167,11 +167,7 @@ class LiveFeed:
         """The public connection for operators: lifecycle state, reconnects, live subscriptions
         per channel, resends dropped, and the streams now stale per pair."""
         sup = self.streams
-        subs: dict[str, int] = {}
-        if sup is not None:
-            for key in sup.active:
-                name = sup.channels[key].name
-                subs[name] = subs.get(name, 0) + 1
+        subs = {} if sup is None else sup.subscriptions()
         now = now_ms()
         stale = {}
         if self.staleness is not None:
@@ -179,7 +175,7 @@ class LiveFeed:
         return {
             "state": "idle" if sup is None else sup.state.value,
             "reconnects": 0 if sup is None else sup.reconnects,
-            "subscriptions": dict(sorted(subs.items())),
+            "subscriptions": subs,
             "duplicates": dict(sorted(self.duplicates.items())),
             "stale": stale,
         }

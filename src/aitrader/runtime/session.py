@@ -147,6 +147,7 @@ class Session:
         self.notifier: Notifier | None = None  # the served API's Telegram bot, when enabled
         self._sends: set[asyncio.Task[int]] = set()  # notifications in flight (kept from the GC)
         self.retained: dict[str, int] = {}  # rows deleted by retention, per table
+        self._private_status: Callable[[], dict[str, Any] | None] | None = None  # live: own-orders stream
         # built by `assemble`
         self.engine: Engine
         self.risk: RiskManager
@@ -227,6 +228,7 @@ class Session:
             self.history = HistoryRecorder(store, ex.name, self.timeframe, cache, self.pairs)
         if live is not None:  # live stops fire on the streamed last price, not only at candle closes
             self.feed.on_tick = live.on_tick
+            self._private_status = live.stream_status
         if s.ml.enabled:  # the engine asks the gate, the gate asks the (still eagerly computed) stream
             from aitrader.ml.runtime import SessionGate
 
@@ -429,6 +431,14 @@ class Session:
     async def _thoughts(self, ctx: TaskContext) -> None:
         await self.limiter.forward(self.writer)
 
+    def _stream_status(self) -> dict[str, Any]:
+        """The market-data connection's status; in live mode with the private (own orders) one."""
+        status = self.feed.stream_status()
+        private = self._private_status() if self._private_status is not None else None
+        if private is not None:
+            status["private"] = private
+        return status
+
     async def _market_data(self, ctx: TaskContext) -> None:
         await self.feed.stream(ctx.beat)  # reconnects by itself; never ends until cancelled
 
@@ -554,7 +564,7 @@ class Session:
                 self.pairs,
                 interval_ms=self.opts.heartbeat_ms,
                 health=sup.health,
-                market_data=self.feed.stream_status,
+                market_data=self._stream_status,
             )
             handler = CommandHandler(self.tenant, self.engine, self._after_command, lock=self.lock)
             if install_signals:

@@ -5,7 +5,8 @@ Why it looks like this:
   loop on a thread: `submit`/`cancel` only schedule work there and return; acknowledgements, fills
   and final states come back through `drain_events` (sorted out by `execution.tracking`).
 - Our own orders and fills come from the WebSocket private stream (`watch_orders`,
-  `watch_my_trades`); a REST poll (`fetch_open_orders`, `fetch_order`, `fetch_order_trades`,
+  `watch_my_trades`), one connection under `data.live.supervisor.StreamSupervisor` like the market
+  data (state machine, jittered backoff, one subscription per channel); a REST poll (`fetch_open_orders`, `fetch_order`, `fetch_order_trades`,
   `fetch_balance`) covers whatever a dropped or reordered message lost. Fills are de-duplicated by
   trade id, so both paths may report the same trade.
 - Every order carries our client id (Kraken `cl_ord_id`, Coinbase `client_order_id`; ccxt's
@@ -37,6 +38,8 @@ from aitrader.core.candles import Candle
 from aitrader.core.clock import Clock, WallClock
 from aitrader.core.orders import Fill, Order, OrderPurpose, OrderRequest, OrderStatus, OrderType, Side
 from aitrader.core.ports import VenueEvent
+from aitrader.data.live.backoff import Backoff
+from aitrader.data.live.supervisor import Channel, StreamSupervisor
 from aitrader.execution.retries import ErrorKind, RetriesExhausted, RetryPolicy, classify, retry_idempotent
 from aitrader.execution.tracking import OrderTracker
 from aitrader.execution.trailing import TriggerBook
@@ -106,6 +109,7 @@ class CcxtVenue:
         take_profit_with_limit: bool = False,
         poll_interval_ms: int = 2_000,
         use_ws: bool = True,
+        backoff: Callable[[], Backoff] = Backoff,
     ) -> None:
         self._make_client = make_client
         self.clock: Clock = clock or WallClock()
@@ -114,6 +118,8 @@ class CcxtVenue:
         self.take_profit_with_limit = take_profit_with_limit
         self.poll_interval_ms = poll_interval_ms
         self.use_ws = use_ws
+        self._backoff = backoff
+        self.streams: StreamSupervisor | None = None  # the private stream, built at start when use_ws
         self.tracker = OrderTracker()
         self.stats = VenueStats()
         self.errors: list[str] = []
@@ -144,8 +150,8 @@ class CcxtVenue:
         await self._read(lambda: self.client.load_markets())
         await self._refresh_balances()
         if self.use_ws:
-            self._tasks.append(asyncio.create_task(self._watch_orders()))
-            self._tasks.append(asyncio.create_task(self._watch_trades()))
+            self.streams = self._private_streams()
+            self._tasks.append(asyncio.create_task(self.streams.serve(), name="venue:private-stream"))
         self._tasks.append(asyncio.create_task(self._poll_forever()))
 
     def close(self) -> None:
@@ -500,33 +506,45 @@ class CcxtVenue:
 
     # ------------------------------------------------------------------ streams and polling
 
-    async def _watch_orders(self) -> None:
-        while not self._closing:
-            try:
-                for o in await self.client.watch_orders():
-                    await self._apply_order(o)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                await self._stream_failed(e)
+    def _private_streams(self) -> StreamSupervisor:
+        """Own orders and fills on the private socket, under the same supervised lifecycle as the
+        market data (connecting -> subscribed -> streaming -> backoff -> resubscribe; one
+        subscription per channel, counted in the `ws_subscriptions` gauge). Both channels stay silent
+        until something happens, so "subscribed" means the socket is open."""
+        c = self.client
+        sup = StreamSupervisor(
+            c, "private", backoff=self._backoff(), warmup=self._stream_warmup, on_lost=self._stream_lost
+        )
+        sup.add(Channel("orders", "orders", c.watch_orders, self._on_orders, confirms=False))
+        sup.add(Channel("my_trades", "my_trades", c.watch_my_trades, self._on_trades, confirms=False))
+        return sup
 
-    async def _watch_trades(self) -> None:
-        while not self._closing:
-            try:
-                for t in await self.client.watch_my_trades():
-                    await self._apply_trade(t)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                await self._stream_failed(e)
+    def stream_status(self) -> dict[str, Any] | None:
+        """The private connection for operators (None without one): state, reconnects, subscriptions."""
+        sup = self.streams
+        if sup is None:
+            return None
+        return {"state": sup.state.value, "reconnects": sup.reconnects, "subscriptions": sup.subscriptions()}
 
-    async def _stream_failed(self, exc: BaseException) -> None:
-        """A dropped socket: ccxt.pro reconnects on the next watch; poll REST for what was missed."""
+    async def _on_orders(self, orders: list[dict[str, Any]]) -> None:
+        for o in orders:
+            await self._apply_order(o)
+
+    async def _on_trades(self, trades: list[dict[str, Any]]) -> None:
+        for t in trades:
+            await self._apply_trade(t)
+
+    async def _stream_warmup(self, resubscribing: bool) -> None:
+        """Before a resubscribe: poll REST for whatever the dead socket did not deliver."""
+        if resubscribing and self._poke is not None:
+            self._poke.set()
+
+    def _stream_lost(self, exc: BaseException) -> None:
+        """A dropped socket: REST polling covers the gap until the stream resubscribes."""
         self.stats.ws_errors += 1
-        log.info("private stream failed (%r); reconnecting, polling REST meanwhile", exc)
+        log.info("private stream failed (%r); resubscribing, polling REST meanwhile", exc)
         if self._poke is not None:
             self._poke.set()
-        await asyncio.sleep(self.policy.delay_ms(1, classify(exc), self._rate_limit_ms) / 1000)
 
     async def _poll_forever(self) -> None:
         assert self._poke is not None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -44,12 +45,13 @@ class Channel:
     `name` is the metric label (ohlcv, ticker, orderbook, orders, my_trades); `key` is unique per
     subscription (name + symbol + params). `confirms`: its first message is the exchange's snapshot
     confirming the subscription (private channels may stay silent until something happens).
+    `handle` may be a coroutine function; the channel's next message waits for it.
     """
 
     name: str
     key: str
     watch: Callable[[], Awaitable[Any]]
-    handle: Callable[[Any], None]
+    handle: Callable[[Any], Awaitable[None] | None]
     confirms: bool = True
 
 
@@ -65,6 +67,7 @@ class StreamSupervisor:
         *,
         backoff: Backoff | None = None,
         warmup: Callable[[bool], Awaitable[None]] | None = None,
+        on_lost: Callable[[Exception], None] | None = None,
     ) -> None:
         self.exchange = exchange
         self.name = name
@@ -76,11 +79,20 @@ class StreamSupervisor:
         self.errors: deque[str] = deque(maxlen=100)
         self.handler_errors = 0
         self._warmup = warmup
+        self._on_lost = on_lost  # told of every lost connection (e.g. to poll REST for the gap)
         self._task: asyncio.Task[None] | None = None
 
     @property
     def state(self) -> ConnectionState:
         return self.sm.state
+
+    def subscriptions(self) -> dict[str, int]:
+        """Live subscriptions on the current socket per channel name (what the gauge counts)."""
+        subs: dict[str, int] = {}
+        for key in list(self.active):
+            name = self.channels[key].name
+            subs[name] = subs.get(name, 0) + 1
+        return dict(sorted(subs.items()))
 
     def add(self, channel: Channel) -> bool:
         """Register a channel before `start`; the same key again is a no-op (returns False)."""
@@ -142,6 +154,11 @@ class StreamSupervisor:
             log.warning("%s: connection lost (%s)", self.name, reason)
             self._drop_active()
             self.sm.to(S.BACKOFF, reason)
+            if self._on_lost is not None:
+                try:
+                    self._on_lost(err)
+                except Exception:
+                    log.exception("%s: on_lost hook failed", self.name)
             await self._close_sockets()
             await asyncio.sleep(self.backoff.next_delay())
             self.reconnects += 1
@@ -181,7 +198,11 @@ class StreamSupervisor:
                 raise StreamInterrupted(f"{ch.key}: the exchange client cancelled the watch") from None
             self._on_message(ch)
             try:
-                ch.handle(data)
+                res = ch.handle(data)
+                if inspect.isawaitable(res):
+                    await res
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 self.handler_errors += 1
                 log.exception("%s: handler of %s failed", self.name, ch.key)
@@ -204,6 +225,10 @@ class StreamSupervisor:
         """For channels that stay silent until something happens: subscribed = socket open."""
         while not self._connected():
             await asyncio.sleep(0.02)
+        for ch in self.channels.values():  # silent channels count as subscribed once the socket is open
+            if ch.key not in self.active:
+                self.active.add(ch.key)
+                WS_SUBSCRIPTIONS.labels(ch.name).inc()
         if self.sm.state in (S.CONNECTING, S.RESUBSCRIBE):
             self.sm.to(S.SUBSCRIBED, "socket open")
 
