@@ -12,7 +12,7 @@ engine calls `check()` on every candle and between candles (live venues confirm 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -78,6 +78,21 @@ class LimitEntryReplacer:
         """An entry whose timeout cancel is under way must not be replaced (e.g. the signal turned)."""
         if client_id in self._cancelling:
             self._abandoned.add(client_id)
+
+    def replacements(self) -> dict[str, int]:
+        """How many replacements led to each entry still working (persisted, so that a restart does
+        not grant an entry a fresh set of `max_replaces`). Forgets entries that ended otherwise."""
+        working = {o.request.client_id for o in self.om.open_orders()} | set(self._cancelling)
+        for cid in [c for c in self._generation if c not in working]:
+            del self._generation[cid]  # filled (or otherwise over) without a timeout cancel
+        return dict(self._generation)
+
+    def restore_replacements(self, counts: Mapping[str, int]) -> None:
+        """After a restart: the counts `replacements` saved, for the entries that are still open."""
+        working = {o.request.client_id for o in self.om.open_orders()}
+        for cid, n in counts.items():
+            if cid in working and int(n) > 0:
+                self._generation[cid] = int(n)
 
     def check(self, symbol: str | None = None) -> list[Expired]:
         """Cancel entries (of `symbol`, or all) past their timeout; resolve every entry whose cancel

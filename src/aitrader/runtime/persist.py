@@ -34,6 +34,7 @@ IDS_KEY = "ids"  # {"seq": last client-id sequence number}
 START_KEY = "start"  # {"ts": ms, "balances": {ccy: str}, "mode": str}
 RESTORED_KEY = "restored"  # what the last start restored (for operators and the restart test)
 PROTECTION_KEY = "protection"  # {entry client id: [stop, take]} of entries not yet filled
+REPLACES_KEY = "replaces"  # {limit entry client id: replacements that led to it} of working entries
 ACCOUNT = "trading"
 _SCALE = Decimal(1).scaleb(-18)  # storage keeps 18 decimal places (storage.types.MONEY_SCALE)
 
@@ -259,6 +260,7 @@ __all__ = [
     "CURSOR_KEY",
     "IDS_KEY",
     "PROTECTION_KEY",
+    "REPLACES_KEY",
     "RUNTIME_NS",
     "START_KEY",
     "Persister",

@@ -33,7 +33,14 @@ from aitrader.core.orders import Order, OrderPurpose, OrderStatus
 from aitrader.core.ports import OrderUpdate, Venue
 from aitrader.engine.engine import Engine
 from aitrader.execution.journal import OrderJournal
-from aitrader.runtime.persist import CURSOR_KEY, IDS_KEY, PROTECTION_KEY, RUNTIME_NS, START_KEY
+from aitrader.runtime.persist import (
+    CURSOR_KEY,
+    IDS_KEY,
+    PROTECTION_KEY,
+    REPLACES_KEY,
+    RUNTIME_NS,
+    START_KEY,
+)
 from aitrader.storage.records import PositionRecord
 from aitrader.storage.repository import MAX_PAGE, tenant_scope
 
@@ -54,6 +61,11 @@ class Snapshot:
     def protection(self) -> dict[str, list[float | None]]:
         got = self.runtime.get(PROTECTION_KEY)
         return got if isinstance(got, dict) else {}
+
+    @property
+    def replaces(self) -> dict[str, int]:
+        got = self.runtime.get(REPLACES_KEY)
+        return {str(k): int(v) for k, v in got.items()} if isinstance(got, dict) else {}
 
     @property
     def start(self) -> dict[str, Any] | None:

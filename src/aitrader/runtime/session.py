@@ -68,6 +68,7 @@ from aitrader.runtime.persist import (
     CURSOR_KEY,
     IDS_KEY,
     PROTECTION_KEY,
+    REPLACES_KEY,
     RESTORED_KEY,
     RUNTIME_NS,
     START_KEY,
@@ -131,6 +132,7 @@ class Session:
         self.tenant = settings.tenant
         self.pairs = list(settings.exchange.pairs)
         self._saved_protection: dict[str, list[float | None]] = {}  # last written PROTECTION_KEY
+        self._saved_replaces: dict[str, int] = {}  # last written REPLACES_KEY
         self.history: HistoryRecorder | None = None  # closed candles -> history store
         if not self.pairs:
             raise ConfigError("no pairs to trade (set exchange.pairs)")
@@ -274,6 +276,9 @@ class Session:
         self.restored = replay(snap, self.engine, venue_ledger)
         self.engine.restore_protection(snap.protection)  # stop/take of entries not yet filled
         self._saved_protection = self.engine.pending_protection()
+        if self.engine.replacer is not None:  # a restart does not grant fresh replacements
+            self.engine.replacer.restore_replacements(snap.replaces)
+            self._saved_replaces = self.engine.replacer.replacements()
         self.persister = Persister(self.tenant, self.engine, None, self.venue, bt.trailing_stop)
         self.persister.on_fills = self._on_fills
         self.persister.mark_written(snap.positions, ledger=snap.start is not None)
@@ -413,13 +418,20 @@ class Session:
         await self.persister.flush_step(self.engine.clock.now(), state=state)
 
     def _protection_state(self) -> dict[str, Any]:
-        """The stop/take levels of entries not yet filled, when they changed since the last write:
-        committed with the entry orders themselves, so a restart never finds one without the other."""
+        """The stop/take levels of entries not yet filled and the replace counts of limit entries, when
+        they changed since the last write: committed with the entry orders themselves, so a restart
+        never finds one without the other."""
+        state: dict[str, Any] = {}
         levels = self.engine.pending_protection()
-        if levels == self._saved_protection:
-            return {}
-        self._saved_protection = levels
-        return {PROTECTION_KEY: levels}
+        if levels != self._saved_protection:
+            self._saved_protection = levels
+            state[PROTECTION_KEY] = levels
+        replacer = self.engine.replacer
+        replaces = {} if replacer is None else replacer.replacements()
+        if replaces != self._saved_replaces:
+            self._saved_replaces = replaces
+            state[REPLACES_KEY] = replaces
+        return state
 
     async def _after_command(self, cmd: AnyCommand, result: CommandResult) -> None:
         await self._persist_step()
