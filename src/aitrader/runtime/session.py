@@ -2,7 +2,7 @@
 
 Assembly mirrors `backtest.runner._run_full`; only the plugs differ:
 
-    clock      MarketClock (the venue's time, advanced by the feed: `runtime.clock`)
+    clock      MarketClock (the venue's time, advanced by the feed: `runtime.clock`); live: LiveClock
     feed       LiveFeed (REST warm-up, then one supervised ccxt.pro connection: candles through the
                CandleCache, tickers and top-N books)
     decisions  StreamingDecisions (a Confluence.streamer per pair, primed with the warm-up history;
@@ -58,7 +58,7 @@ from aitrader.execution.reconcile import Reconciler
 from aitrader.execution.trailing import KvStateStore, TriggerBook
 from aitrader.heap import freeze_long_lived
 from aitrader.risk.manager import RiskManager
-from aitrader.runtime.clock import MarketClock
+from aitrader.runtime.clock import LiveClock, MarketClock
 from aitrader.runtime.commands import CommandHandler
 from aitrader.runtime.decisions import StreamingDecisions
 from aitrader.runtime.feed import LiveFeed
@@ -185,7 +185,10 @@ class Session:
         quote = bt.quote_currency or common_quote(self.pairs)
         self.cursor = snap.cursor
         tf_ms = _tf_ms(self.timeframe)
-        clock = MarketClock(max((t + tf_ms for t in self.cursor.values()), default=0))
+        start_ms = max((t + tf_ms for t in self.cursor.values()), default=0)
+        # live: the market's time runs on between closes (limit-entry timeouts shorter than a candle);
+        # paper: exactly the closes, as in a backtest (`runtime.clock`)
+        clock = LiveClock(start_ms, tf_ms) if self.opts.mode == "live" else MarketClock(start_ms)
         live = None
         if self.opts.mode == "live":  # the account holds what it holds: that is the starting balance
             live = await asyncio.to_thread(self._live_venue, clock)
