@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,36 @@ async def replay_live(
         return all(known.get(str(o.cl_ord_id)) == o.vol_exec for o in remote)
 
     await eventually(settled, timeout=30, what="local fills == exchange fills")
+
+
+@dataclass
+class LiveRig:
+    """A started simulator of one bundled pair, an account on it, and live settings pointing there."""
+
+    sim: KrakenSimulator
+    url: str
+    settings: Settings
+    opts: Any  # SessionOptions(mode="live") with the account's keys
+    api_key: str
+
+
+async def resting_limit_entries(tmp_path: Path, timeout_ms: int, max_replaces: int = 1) -> LiveRig:
+    """Live settings whose limit entries rest (900 bps below the market) until `timeout_ms` ends them."""
+    from aitrader.runtime.session import SessionOptions
+
+    feeds = [series("ETH_BTC", 900)]
+    sim = KrakenSimulator(feeds, start_ms=feeds[0].ts[300])
+    await sim.start()
+    acc = sim.add_account({"BTC": "1"})
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    execution = {
+        "entry_order": "limit",
+        "entry_limit_offset_bps": "900",
+        "limit_entry_timeout_ms": timeout_ms,
+        "limit_entry_max_replaces": max_replaces,
+    }
+    risk = {"max_exposure_per_pair": "0.5"}
+    settings = settings_for(sim, [feeds[0].symbol], url, risk=risk, execution=execution)
+    settings.exchange.rate_limit_ms = 5
+    opts = SessionOptions(mode="live", exchange_keys=(acc.api_key, acc.secret), max_lag_s=1.0)
+    return LiveRig(sim, url, settings, opts, acc.api_key)

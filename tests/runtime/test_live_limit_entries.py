@@ -9,7 +9,15 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
-from runtime_helpers import FIVE_MIN, eventually, replay_live, running, series, settings_for
+from runtime_helpers import (
+    FIVE_MIN,
+    eventually,
+    replay_live,
+    resting_limit_entries,
+    running,
+    series,
+    settings_for,
+)
 
 from aitrader.core.orders import OrderPurpose, OrderStatus, OrderType
 from aitrader.runtime.session import Session, SessionOptions
@@ -62,22 +70,9 @@ async def test_live_limit_entries_time_out_and_are_replaced_once_cancelled(tmp_p
 async def test_live_timeout_shorter_than_a_candle_ends_between_candles(tmp_path: Path) -> None:
     """Live time runs on between closes (`runtime.clock.LiveClock`): a 2 s timeout on 5 m candles
     cancels and replaces the entry while the exchange prints no new candle."""
-    feeds = [series("ETH_BTC", 900)]
-    sim = KrakenSimulator(feeds, start_ms=feeds[0].ts[300])
-    await sim.start()
-    acc = sim.add_account({"BTC": "1"})
-    url = f"sqlite:///{tmp_path / 'live.db'}"
-    execution = {
-        "entry_order": "limit",
-        "entry_limit_offset_bps": "900",  # far below the market: the entry rests
-        "limit_entry_timeout_ms": 2_000,
-        "limit_entry_max_replaces": 1,
-    }
-    risk = {"max_exposure_per_pair": "0.5"}
-    settings = settings_for(sim, [feeds[0].symbol], url, risk=risk, execution=execution)
-    settings.exchange.rate_limit_ms = 5
-    opts = SessionOptions(mode="live", exchange_keys=(acc.api_key, acc.secret), max_lag_s=1.0)
-    session = Session(settings, make_engine(url), opts)
+    rig = await resting_limit_entries(tmp_path, timeout_ms=2_000, max_replaces=1)
+    sim = rig.sim
+    session = Session(rig.settings, make_engine(rig.url), rig.opts)
     async with running(session, sim):
         await eventually(lambda: "engine" in session.supervisor.names(), timeout=60, what="start")
         entry = None

@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from runtime_helpers import FIVE_MIN, eventually, running, series, settings_for
+from runtime_helpers import FIVE_MIN, eventually, resting_limit_entries, running
 
 from aitrader.core.orders import OrderPurpose, OrderStatus
 from aitrader.runtime.persist import REPLACES_KEY, RUNTIME_NS
-from aitrader.runtime.session import Session, SessionOptions
+from aitrader.runtime.session import Session
 from aitrader.storage.db import make_engine
 from aitrader.storage.repository import tenant_scope
 from aitrader.venues.simulator import KrakenSimulator
@@ -39,21 +39,8 @@ async def _advance(session: Session, sim: KrakenSimulator) -> None:
 
 
 async def test_replaced_entry_is_not_replaced_again_after_restart(tmp_path: Path) -> None:
-    feeds = [series("ETH_BTC", 900)]
-    sim = KrakenSimulator(feeds, start_ms=feeds[0].ts[300])
-    await sim.start()
-    acc = sim.add_account({"BTC": "1"})
-    url = f"sqlite:///{tmp_path / 'live.db'}"
-    execution = {
-        "entry_order": "limit",
-        "entry_limit_offset_bps": "900",  # far below the market: entries rest until they time out
-        "limit_entry_timeout_ms": 2 * FIVE_MIN,
-        "limit_entry_max_replaces": 1,
-    }
-    risk = {"max_exposure_per_pair": "0.5"}
-    settings = settings_for(sim, [feeds[0].symbol], url, risk=risk, execution=execution)
-    settings.exchange.rate_limit_ms = 5
-    opts = SessionOptions(mode="live", exchange_keys=(acc.api_key, acc.secret), max_lag_s=1.0)
+    rig = await resting_limit_entries(tmp_path, timeout_ms=2 * FIVE_MIN, max_replaces=1)
+    sim, url, settings, opts = rig.sim, rig.url, rig.settings, rig.opts
     first = Session(settings, make_engine(url), opts)
     cid = None
     try:
@@ -87,7 +74,7 @@ async def test_replaced_entry_is_not_replaced_again_after_restart(tmp_path: Path
             assert order.status is OrderStatus.CANCELLED
             await asyncio.sleep(0.3)
             assert cid not in rep.replaced
-        remote = [o for o in sim.engine.orders.values() if o.api_key == acc.api_key]
+        remote = [o for o in sim.engine.orders.values() if o.api_key == rig.api_key]
         assert all(str(o.cl_ord_id) != rep.replaced.get(cid) for o in remote)
         entries = [o for o in second.engine.om.orders() if o.request.purpose is OrderPurpose.ENTRY]
         assert cid in {o.request.client_id for o in entries}
