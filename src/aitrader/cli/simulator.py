@@ -45,7 +45,14 @@ def simulator(
         str | None, typer.Option("--start", help="Replay start time (default: first candle).")
     ] = None,
     faults: Annotated[
-        str | None, typer.Option("--faults", help="e.g. http_429=0.05,http_5xx=0.02,delay_ms=50,seed=7")
+        str | None,
+        typer.Option(
+            "--faults",
+            help="NAME=VALUE,...: probabilities http_429, http_5xx, reject, partial, timeout_after_accept, "
+            "drop_ws, duplicate_ws, reorder_ws; latencies in ms delay_ms (REST), ws_delay_ms and "
+            "ws_jitter_ms (every WebSocket message); seed. "
+            "E.g. http_429=0.05,delay_ms=50,ws_delay_ms=200,ws_jitter_ms=50,seed=7",
+        ),
     ] = None,
     api_key: Annotated[
         str | None, typer.Option("--key", help="API key to accept (random if omitted).")

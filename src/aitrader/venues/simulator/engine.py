@@ -8,6 +8,9 @@ Rules (documented so a backtest can be compared with it):
 - a fill may be capped at `max_volume_share` of the candle volume, and the `partial` fault cuts a
   fill to 20-80 %; what is left waits for the next candle;
 - fees come out of the quote currency (Kraken's default `fciq`), taker/maker as configured;
+- an order with an expiry (Kraken's `expiretm`) that is still open (or partly filled) when the clock
+  reaches it becomes `expired` at that time, before any candle event at or after it is matched; what
+  it filled stays filled;
 - balances are per API key; a buy reserves its worst-case cost, a sell its base amount.
 """
 
@@ -66,6 +69,7 @@ class SimOrder:
     userref: int = 0
     cl_ord_id: str | None = None
     oflags: str = "fciq"
+    expire_ms: int | None = None  # Kraken `expiretm` (epoch ms); None: good till cancelled
     status: str = "open"  # pending | open | closed | canceled | expired
     vol_exec: Decimal = ZERO
     cost: Decimal = ZERO
@@ -96,7 +100,7 @@ class Account:
     balances: dict[str, Decimal] = field(default_factory=dict)
 
 
-# listener(kind, order, trade): kind is "new", "trade", "filled", "canceled" or "rejected"
+# listener(kind, order, trade): kind is "new", "trade", "filled", "canceled", "expired" or "rejected"
 Listener = Callable[[str, SimOrder, SimTrade | None], None]
 
 
@@ -202,8 +206,10 @@ class MatchingEngine:
         cl_ord_id: str | None = None,
         oflags: str = "",
         now_ms: int | None = None,
+        expire_ms: int | None = None,
     ) -> tuple[SimOrder, bool]:
-        """Place an order; returns (order, created). A repeated client id returns the first order."""
+        """Place an order; returns (order, created). A repeated client id returns the first order.
+        `expire_ms`: the order expires when the clock reaches it (must be later than now)."""
         with self.lock:
             now = self._now if now_ms is None else now_ms
             self.sync(now)
@@ -230,6 +236,8 @@ class MatchingEngine:
                 px = _dec(price, "price")
                 if px != px.quantize(Decimal(1).scaleb(-pair.pair_decimals), rounding=ROUND_DOWN):
                     raise VenueError("EGeneral:Invalid arguments:price")
+            if expire_ms is not None and expire_ms <= now:
+                raise VenueError("EGeneral:Invalid arguments:expiretm")
             ref = self.series[pair.symbol].price_at(now)
             if ref is None:
                 raise VenueError("EService:Market in cancel_only mode")
@@ -256,6 +264,7 @@ class MatchingEngine:
                 userref=userref,
                 cl_ord_id=cl_ord_id,
                 oflags=",".join([*kept, fee_flag]),
+                expire_ms=expire_ms,
             )
             self.orders[order.txid] = order
             if cl_ord_id:
@@ -322,13 +331,32 @@ class MatchingEngine:
                     t_open = series.ts[o_i] if o_i < n else None
                     t_close = series.ts[c_i] + series.tf_ms if c_i < o_i else None
                     if t_close is not None and t_close <= now and (t_open is None or t_close <= t_open):
+                        self._expire(sym, t_close)
                         self._on_close(series, c_i)
                         self._done_close[sym] = c_i + 1
                     elif t_open is not None and t_open <= now:
+                        self._expire(sym, t_open)
                         self._on_open(series, o_i)
                         self._done_open[sym] = o_i + 1
                     else:
                         break
+                self._expire(sym, now)
+
+    def next_expiry(self) -> int | None:
+        """The earliest expiry among the active orders (epoch ms), or None."""
+        with self.lock:
+            due = [o.expire_ms for o in self.orders.values() if o.active and o.expire_ms is not None]
+            return min(due, default=None)
+
+    def _expire(self, symbol: str, ts: int) -> None:
+        """Expire the active orders of `symbol` whose expiry is at or before `ts`, at their expiry."""
+        due = [
+            o
+            for o in self.orders.values()
+            if o.active and o.pair.symbol == symbol and o.expire_ms is not None and o.expire_ms <= ts
+        ]
+        for o in sorted(due, key=lambda o: (o.expire_ms or 0, o.opened_ms)):
+            self._close(o, "expired", o.expire_ms or ts, "Order expired")
 
     def _eligible(self, series: Series, k: int) -> list[SimOrder]:
         ts = series.ts[k]

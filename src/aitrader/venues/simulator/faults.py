@@ -1,7 +1,8 @@
 """Fault injection: the ways a real exchange misbehaves, on demand and reproducibly.
 
-A spec like `http_429=0.05,http_5xx=0.02,delay_ms=50,drop_ws=0.01,seed=7` sets per-event probabilities
-(and a fixed delay); one seeded RNG draws them, so a failing run can be replayed. `burst(kind, n)`
+A spec like `http_429=0.05,http_5xx=0.02,delay_ms=50,ws_delay_ms=200,ws_jitter_ms=50,drop_ws=0.01,seed=7`
+sets per-event probabilities (and fixed delays in ms); one seeded RNG draws them, so a failing run can
+be replayed. `burst(kind, n)`
 forces the next `n` events of a kind, for tests that need a fault at an exact moment.
 """
 
@@ -25,7 +26,11 @@ class FaultSpec:
     drop_ws: float = 0.0  # per outgoing WS message: the socket is closed instead
     duplicate_ws: float = 0.0  # per outgoing WS message: it is sent twice
     reorder_ws: float = 0.0  # per outgoing WS message: it is held back and sent after the next one
+    ws_delay_ms: int = 0  # added latency for every outgoing WS message (per connection, in order)
+    ws_jitter_ms: int = 0  # plus a uniform random 0..ws_jitter_ms each (order is still kept)
     seed: int = 0
+
+    INTEGERS = ("delay_ms", "ws_delay_ms", "ws_jitter_ms", "seed")
 
     @classmethod
     def parse(cls, text: str | None) -> FaultSpec:
@@ -47,7 +52,7 @@ class FaultSpec:
                 num = float(value)
             except ValueError:
                 raise ConfigError(f"invalid fault {part!r}: {value!r} is not a number") from None
-            if key in ("delay_ms", "seed"):
+            if key in cls.INTEGERS:
                 if num < 0 or num != int(num):
                     raise ConfigError(f"invalid fault {part!r}: must be a non-negative integer")
                 setattr(spec, key, int(num))
@@ -70,7 +75,7 @@ class FaultInjector:
 
     def burst(self, kind: str, n: int = 1) -> None:
         """Force the next `n` chances of `kind` (e.g. "http_429") to strike."""
-        if not hasattr(self.spec, kind) or kind in ("delay_ms", "seed"):
+        if not hasattr(self.spec, kind) or kind in FaultSpec.INTEGERS:
             raise ValueError(f"unknown fault kind {kind!r}")
         with self._lock:
             self._forced[kind] = self._forced.get(kind, 0) + n
@@ -88,6 +93,13 @@ class FaultInjector:
             if hit:
                 self.counts[kind] = self.counts.get(kind, 0) + 1
             return hit
+
+    def ws_delay_s(self) -> float:
+        """How long to hold the next outgoing WS message: `ws_delay_ms` plus a draw of the jitter."""
+        ms = float(self.spec.ws_delay_ms)
+        if self.spec.ws_jitter_ms > 0:
+            ms += self.uniform(0.0, float(self.spec.ws_jitter_ms))
+        return ms / 1000
 
     def uniform(self, lo: float, hi: float) -> float:
         with self._lock:

@@ -46,7 +46,7 @@ def order_info(o: SimOrder, with_trades: bool = False) -> dict[str, Any]:
         "status": o.status,
         "opentm": secs(o.opened_ms),
         "starttm": "0",
-        "expiretm": "0",
+        "expiretm": secs(o.expire_ms) if o.expire_ms is not None else "0",
         "descr": order_descr(o),
         "vol": fmt(o.volume, pair.lot_decimals),
         "vol_exec": fmt(o.vol_exec, pair.lot_decimals),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from decimal import Decimal, InvalidOperation
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -33,6 +34,34 @@ def ok(result: Any) -> web.Response:
 
 def err(code: str, status: int = 200) -> web.Response:
     return web.json_response({"error": [code]}, status=status)
+
+
+def expiry_ms(params: dict[str, str], now: int) -> int | None:
+    """AddOrder's expiry as epoch ms (None: good till cancelled), from `expiretm` and `timeinforce`.
+
+    As Kraken: `expiretm` is `0` / absent (no expiry), `+<n>` (n seconds from now) or `<n>` (a unix
+    time in seconds); `timeinforce` is GTC (default), IOC or GTD, and GTD needs an `expiretm`. An
+    expiry that is not in the future is refused (the engine checks that against its clock).
+    """
+    tif = (params.get("timeinforce") or "GTC").upper()
+    if tif not in ("GTC", "IOC", "GTD"):
+        raise VenueError("EGeneral:Invalid arguments:timeinforce")
+    raw = (params.get("expiretm") or "0").strip()
+    relative = raw.startswith("+")
+    try:
+        value = Decimal(raw[1:] if relative else raw)
+    except InvalidOperation:
+        raise VenueError("EGeneral:Invalid arguments:expiretm") from None
+    if not value.is_finite() or value < 0:
+        raise VenueError("EGeneral:Invalid arguments:expiretm")
+    if value == 0 and not relative:
+        if tif == "GTD":
+            raise VenueError("EGeneral:Invalid arguments:expiretm")
+        return None
+    if tif == "IOC":
+        raise VenueError("EGeneral:Invalid arguments:expiretm")  # an IOC order never rests to expire
+    ms = int(value * 1000)
+    return now + ms if relative else ms
 
 
 class KrakenRest:
@@ -227,6 +256,7 @@ class KrakenRest:
             userref = int(userref_raw)
         except ValueError:
             raise VenueError("EGeneral:Invalid arguments:userref") from None
+        expire_ms = expiry_ms(params, now)
         if params.get("validate") in ("true", "1", "True"):
             self.engine.find_pair(params.get("pair", ""))
             return ok({"descr": {"order": "validated"}})
@@ -241,6 +271,7 @@ class KrakenRest:
             cl_ord_id=params.get("cl_ord_id") or None,
             oflags=params.get("oflags", ""),
             now_ms=now,
+            expire_ms=expire_ms,
         )
         self.sim.market_changed()
         if created:

@@ -3,7 +3,10 @@ the private `executions` channel (own orders and fills) authorised by a REST-iss
 
 Per connection: a pump sends updates when the replay clock moves (heartbeat each second when it
 does not), a second task forwards engine events to private subscribers. The WS faults (drop,
-duplicate, reorder) apply to channel data messages, never to acks, pongs or heartbeats.
+duplicate, reorder) apply to channel data messages, never to acks, pongs or heartbeats. The latency
+fault (`ws_delay_ms` + `ws_jitter_ms`) holds back every outgoing message, acks and heartbeats too, as
+a slow network would; a connection's messages still leave in the order they were sent (only the
+`reorder_ws` fault changes that).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class _Conn:
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     held: dict[str, Any] | None = None
     sequence: int = 0
+    outbox: deque[tuple[float, str]] = field(default_factory=deque)  # (loop time due, text), delayed
+    last_due: float = 0.0
+    sender: asyncio.Task[None] | None = None
 
 
 def _num(d: Decimal | str) -> float:
@@ -98,13 +104,43 @@ class KrakenWs:
         finally:
             for t in tasks:
                 t.cancel()
+            if conn.sender is not None:
+                conn.sender.cancel()
             self.conns.discard(conn)
         return ws
 
     # --- sending (with faults) ------------------------------------------------------------------
     async def _raw(self, conn: _Conn, msg: dict[str, Any]) -> None:
-        if not conn.ws.closed:
-            await conn.ws.send_str(json.dumps(msg))
+        if conn.ws.closed:
+            return
+        text = json.dumps(msg)
+        delay = self.sim.faults.ws_delay_s()
+        if delay <= 0 and not conn.outbox:
+            await conn.ws.send_str(text)
+            return
+        # delayed: due no earlier than the message before it, so the connection keeps its order
+        due = max(asyncio.get_running_loop().time() + delay, conn.last_due)
+        conn.last_due = due
+        conn.outbox.append((due, text))
+        if conn.sender is None:
+            conn.sender = asyncio.create_task(self._send_due(conn))
+
+    async def _send_due(self, conn: _Conn) -> None:
+        """Send the delayed messages of one connection, each at its due time, in order."""
+        loop = asyncio.get_running_loop()
+        try:
+            while conn.outbox:
+                due, _text = conn.outbox[0]
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                _due, text = conn.outbox.popleft()
+                if conn.ws.closed:
+                    conn.outbox.clear()
+                    return
+                await conn.ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            conn.outbox.clear()  # the peer went away: what was still in flight is lost
+        finally:
+            conn.sender = None
 
     async def _data(self, conn: _Conn, msg: dict[str, Any]) -> None:
         f = self.sim.faults
@@ -245,7 +281,7 @@ class KrakenWs:
             status = "partially_filled" if o.vol_exec > 0 else "new"
             base |= {
                 "order_qty": _num(o.volume),
-                "time_in_force": "GTC",
+                "time_in_force": "GTC" if o.expire_ms is None else "GTD",
                 "side": o.side,
                 "order_type": o.ordertype,
                 "order_status": status,
@@ -253,8 +289,12 @@ class KrakenWs:
             }
             if o.price is not None:
                 base |= {"limit_price": _num(o.price), "limit_price_type": "static"}
+            if o.expire_ms is not None:
+                base["expire_time"] = kf.iso(o.expire_ms)
         elif kind == "filled":
             base["order_status"] = "filled"
+        elif kind == "expired":  # a GTD order whose expiry passed: exec_type and status "expired"
+            base |= {"order_status": "expired", "reason": o.reason}
         else:
             base |= {"order_status": kind, "reason": o.reason, "cancel_reason": o.reason}
         return base

@@ -161,7 +161,8 @@ class ReplaySimulator:
         return tuple(x for s in self.engine.series.values() for x in (s.started(now), s.closed(now)))
 
     async def _tick(self) -> None:
-        """With a running clock, notice candle opens/closes and wake the streams (each tick with push_hz)."""
+        """With a running clock, notice candle opens/closes and order expiries and wake the streams (each
+        tick with push_hz)."""
         loop = asyncio.get_running_loop()
         due = loop.time()
         while True:
@@ -171,7 +172,9 @@ class ReplaySimulator:
             if self.clock.speed <= 0:
                 continue
             state = self._state()
-            if state != self._market_state or self.push_hz > 0:
+            expiry = self.engine.next_expiry()
+            expiring = expiry is not None and expiry <= self.clock.now()  # a GTD order's time is up
+            if state != self._market_state or self.push_hz > 0 or expiring:
                 self._market_state = state
                 self.now()
                 self._notify()
