@@ -12,13 +12,15 @@ from pathlib import Path
 
 from runtime_helpers import eventually, replay_live, series, settings_for
 
+from aitrader.core.orders import OrderStatus
 from aitrader.runtime.session import Session, SessionOptions
 from aitrader.storage.db import make_engine
 from aitrader.venues.exchange import CcxtVenue
 from aitrader.venues.simulator import FaultSpec, KrakenSimulator
 
 FAULTS = (
-    "http_429=0.05,http_5xx=0.05,timeout_after_accept=0.1,partial=0.3,drop_ws=0.005,duplicate_ws=0.05,seed=5"
+    "http_429=0.05,http_5xx=0.05,timeout_after_accept=0.1,partial=0.3,drop_ws=0.005,duplicate_ws=0.05,reject=0.2,"
+    "seed=5"
 )
 
 
@@ -66,6 +68,10 @@ async def test_live_session_against_a_faulty_exchange_ends_equal_to_it(tmp_path:
     assert per_id and max(per_id.values()) == 1
     mine = {o.request.client_id: o for o in orders}
     assert set(per_id) <= set(mine)
+    # orders the exchange refused ended rejected here, once, and exist nowhere on the exchange
+    refused = [o for o in orders if o.status is OrderStatus.REJECTED]
+    assert sim.faults.counts["reject"] >= 1 and refused
+    assert not {o.request.client_id for o in refused} & set(per_id)
     for o in remote:
         local = mine[str(o.cl_ord_id)]
         assert local.filled == o.vol_exec, (o.cl_ord_id, local.status, o.status)

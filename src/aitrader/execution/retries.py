@@ -42,6 +42,13 @@ _REFUSALS: tuple[type[BaseException], ...] = (
     ccxt.ArgumentsRequired,
 )
 
+# Refusals ccxt leaves as a plain ExchangeError (its error maps do not list them), by the exchange's
+# text: an account at its open-orders or positions limit stays there until orders close.
+_REFUSAL_TEXTS = (
+    "EOrder:Orders limit exceeded",
+    "EOrder:Positions limit exceeded",
+)
+
 
 def classify(exc: BaseException) -> ErrorKind:
     """Sort a ccxt (or network) exception into one of the three kinds above.
@@ -54,6 +61,8 @@ def classify(exc: BaseException) -> ErrorKind:
     if isinstance(exc, ccxt.NetworkError | asyncio.TimeoutError | ConnectionError | OSError):
         return ErrorKind.TRANSIENT
     if isinstance(exc, _REFUSALS):
+        return ErrorKind.REFUSED
+    if isinstance(exc, ccxt.ExchangeError) and any(t in str(exc) for t in _REFUSAL_TEXTS):
         return ErrorKind.REFUSED
     return ErrorKind.TRANSIENT if isinstance(exc, ccxt.ExchangeError) else ErrorKind.REFUSED
 

@@ -6,9 +6,10 @@ Why it looks like this:
   and final states come back through `drain_events` (sorted out by `execution.tracking`).
 - Our own orders and fills come from the WebSocket private stream (`watch_orders`,
   `watch_my_trades`), one connection under `data.live.supervisor.StreamSupervisor` like the market
-  data (state machine, jittered backoff, one subscription per channel); a REST poll (`fetch_open_orders`, `fetch_order`, `fetch_order_trades`,
-  `fetch_balance`) covers whatever a dropped or reordered message lost. Fills are de-duplicated by
-  trade id, so both paths may report the same trade.
+  data (state machine, jittered backoff, one subscription per channel); a REST poll
+  (`fetch_open_orders`, `fetch_order`, `fetch_order_trades`, `fetch_balance`) covers whatever a
+  dropped or reordered message lost. Fills are de-duplicated by trade id, so both paths may report
+  the same trade.
 - Every order carries our client id (Kraken `cl_ord_id`, Coinbase `client_order_id`; ccxt's
   unified `clientOrderId`). Creating an order is not idempotent, so a create that fails in a way
   that leaves its outcome unknown (timeout, 5xx, connection reset, 429) is resolved by looking the
