@@ -3,8 +3,9 @@
 ccxt keeps its endpoints in `urls['api']` (a dict of named bases, some nested, e.g. ccxt.pro's
 `urls['api']['ws']`). Pointing a client at the simulator means rewriting every REST base to
 `api_url` and every WebSocket base to `ws_url` while keeping each one's path (Kraken's
-`wss://ws.kraken.com/v2` becomes `ws://127.0.0.1:PORT/ws/v2`), so the client code paths are the
-real ones and only the host changes.
+`wss://ws.kraken.com/v2` becomes `ws://127.0.0.1:PORT/ws/v2`, Coinbase's
+`wss://advanced-trade-ws.coinbase.com` becomes `ws://127.0.0.1:PORT/ws`), so the client code paths
+are the real ones and only the host changes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ _WS_HOST_PATHS: dict[str, dict[str, str]] = {
         "ws-auth.kraken.com": "/ws-auth",
         "beta-ws.kraken.com": "/ws",
         "beta-ws-auth.kraken.com": "/ws-auth",
+    },
+    # Advanced Trade: one host for every channel, one for the user channel only (no path on either)
+    "coinbase": {
+        "advanced-trade-ws.coinbase.com": "/ws",
+        "advanced-trade-ws-user.coinbase.com": "/ws-user",
     },
 }
 

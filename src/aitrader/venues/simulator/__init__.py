@@ -1,5 +1,5 @@
 """A loopback exchange simulator: real candles replayed behind Kraken's REST and WebSocket APIs, and
-behind Coinbase Advanced Trade's REST API.
+behind Coinbase Advanced Trade's REST and WebSocket APIs.
 
 Real ccxt / ccxt.pro clients talk to it unchanged (see `aitrader.venues.ccxt_factory`), so paper
 trading, downloads and the execution layer are tested against the wire protocol, with faults on demand.

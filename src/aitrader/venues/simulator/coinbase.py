@@ -1,9 +1,11 @@
-"""`CoinbaseSimulator`: replayed candles behind Coinbase Advanced Trade's REST API.
+"""`CoinbaseSimulator`: replayed candles behind Coinbase Advanced Trade's REST and WebSocket APIs.
 
 Same core as the Kraken simulator (replay clock, matching engine, faults, serving); what differs is
 the listing (Coinbase product ids and increments), the fee schedule (Advanced 1: 0.6 % taker,
 0.4 % maker, as ccxt assumes), CDP API keys checked by JWT, and the wire format. Point ccxt's
-`coinbase` class at `base_url` with `make_exchange("coinbase", sim.base_url, ...)`.
+`coinbase` class at it with `make_exchange("coinbase", sim.base_url, sim.ws_url, ...)`: REST under
+`/api/v3/brokerage` and `/v2` (coinbase_rest), the WebSocket on `/ws` and `/ws-user` (coinbase_ws:
+ticker, ticker_batch, level2, market_trades, candles, heartbeats and the authenticated user channel).
 """
 
 from __future__ import annotations
@@ -40,11 +42,17 @@ class CoinbaseSimulator(ReplaySimulator):
         self.auth_failures: list[str] = []  # why requests got 401 (for tests and debugging)
         self.order_meta: dict[str, OrderMeta] = {}  # engine txid -> the request as placed
         self.order_ids: dict[str, str] = {}  # Coinbase order_id (UUID) -> engine txid
+        from aitrader.venues.simulator.coinbase_ws import CoinbaseWs
+
+        self.ws = CoinbaseWs(self)
 
     def routes(self) -> list[web.RouteDef]:
         from aitrader.venues.simulator.coinbase_rest import CoinbaseRest
 
-        return CoinbaseRest(self).routes()
+        return [*CoinbaseRest(self).routes(), *self.ws.routes()]
+
+    async def _close_streams(self) -> None:
+        await self.ws.close_all()
 
     def user_id(self, api_key: str) -> str:
         return uid("user", api_key)

@@ -8,7 +8,9 @@ ccxt 4.5.90 signs every private call with `Authorization: Bearer <JWT>`:
 We check the signature with the key's public half, the key name, the time window and that the uri
 names this very request. ccxt strips only "https://" from the uri; against our plain-http loopback
 server it leaves "http://" in, so a scheme prefix is tolerated. Failures answer as Coinbase does:
-401 with the plain-text body "Unauthorized".
+401 with the plain-text body "Unauthorized". A WebSocket subscription carries the same kind of token
+in its `jwt` field, built without a uri (`verify_ws`); the WebSocket refuses a bad one with
+`{"type": "error", "message": "authentication failure"}`.
 """
 
 from __future__ import annotations
@@ -112,8 +114,29 @@ class JwtVerifier:
     ) -> str:
         """The API key name a valid `Authorization` header authenticates; AuthError otherwise."""
         scheme, _, token = authorization.partition(" ")
-        if scheme != "Bearer" or token.count(".") != 2:
+        if scheme != "Bearer":
             raise AuthError("no bearer JWT")
+        claims, name = self._verify_token(token, now_s)
+        uris = claims.get("uris") if "uris" in claims else [claims.get("uri")]
+        want = request_uri(method, host, path)
+        if not isinstance(uris, list) or not any(
+            isinstance(u, str) and _normalise_uri(u) == want for u in uris
+        ):
+            raise AuthError(f"uri claim does not name {want!r}")
+        return name
+
+    def verify_ws(self, token: str, now_s: float | None = None) -> str:
+        """The API key name a WebSocket subscription's `jwt` authenticates; AuthError otherwise.
+
+        As Coinbase's SDK and ccxt build it for the WebSocket: the same claims without a `uri`
+        (one names no request), so any uri claim is ignored; signature, key and time are checked.
+        """
+        return self._verify_token(token, now_s)[1]
+
+    def _verify_token(self, token: str, now_s: float | None) -> tuple[dict[str, Any], str]:
+        """(claims, key name) of a token whose key, signature, issuer and time window are valid."""
+        if not isinstance(token, str) or token.count(".") != 2:
+            raise AuthError("no JWT")
         head_b64, body_b64, sig_b64 = token.split(".")
         try:
             header = json.loads(_b64url_decode(head_b64))
@@ -135,13 +158,7 @@ class JwtVerifier:
             raise AuthError("nbf/exp missing")
         if nbf > now + LEEWAY_S or exp < now - LEEWAY_S or exp - nbf > MAX_LIFETIME_S:
             raise AuthError("token expired or not yet valid")
-        uris = claims.get("uris") if "uris" in claims else [claims.get("uri")]
-        want = request_uri(method, host, path)
-        if not isinstance(uris, list) or not any(
-            isinstance(u, str) and _normalise_uri(u) == want for u in uris
-        ):
-            raise AuthError(f"uri claim does not name {want!r}")
-        return name
+        return claims, name
 
     @staticmethod
     def _check_signature(key: PublicKey, alg: object, signed: bytes, signature: bytes) -> None:
