@@ -325,7 +325,7 @@ class Engine:
             for fill in self.om.on_events(events):
                 order = self.om.order(fill.client_id)
                 rules = self.rules(fill.symbol)
-                self.ledger.apply_fill(fill, rules.base, rules.quote)
+                self.ledger.book_fill(fill, rules.base, rules.quote)
                 self._touched.add(fill.symbol)
                 closed = self.recorder.on_fill(fill, order.request)
                 if closed is not None:

@@ -347,7 +347,7 @@ class SimulatedVenue:
                 ts=now,
                 is_maker=is_maker,
             )
-            self.ledger.apply_fill(fill, rules.base, rules.quote)
+            self.ledger.book_fill(fill, rules.base, rules.quote)
             if cap.left is not None:
                 cap.left -= qty
             prev_value = (order.avg_price or ZERO) * order.filled
