@@ -8,7 +8,7 @@ import weakref
 import pytest
 
 from aitrader import heap
-from aitrader.heap import freeze_long_lived
+from aitrader.heap import freeze_long_lived, rare_full_collections
 
 
 class _Node:
@@ -39,5 +39,25 @@ def test_a_once_freeze_happens_once_per_process(monkeypatch: pytest.MonkeyPatch)
         garbage = [_Node() for _ in range(50)]
         assert freeze_long_lived(once=True) == frozen  # a later app does not freeze its objects too
         del garbage
+    finally:
+        gc.unfreeze()
+
+
+def test_rare_full_collections_restores_thresholds_and_keeps_an_earlier_freeze() -> None:
+    before = gc.get_threshold()
+    gc.unfreeze()
+    with rare_full_collections(5000):
+        assert gc.get_threshold()[2] == max(before[2], 5000) and gc.get_freeze_count() > 0
+        cycle = _Node()
+        ref = weakref.ref(cycle)
+        del cycle
+        gc.collect()
+        assert ref() is None  # created inside: still collected
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0  # nothing frozen before: undone
+    try:
+        frozen = freeze_long_lived()
+        with rare_full_collections():
+            pass
+        assert gc.get_freeze_count() >= frozen  # a session's or an app's freeze is not undone
     finally:
         gc.unfreeze()

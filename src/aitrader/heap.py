@@ -10,12 +10,16 @@ and their cycles collected. The cost: a frozen object that later becomes cyclic 
 reclaimed, which for modules, classes, configuration and a session's own state is nothing.
 
 Two callers: the API server at startup (`once=True`: test processes start many apps and must not
-freeze each one's garbage) and a trading session after its REST warm-up.
+freeze each one's garbage) and a trading session after its REST warm-up. A backtest instead runs its
+engine under `rare_full_collections`: everything it books stays alive to the end, so the oldest
+generation only grows and each full pass rescans all of it.
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _frozen_once = False
 
@@ -33,3 +37,22 @@ def freeze_long_lived(*, once: bool = False) -> int:
     if once:
         _frozen_once = True
     return gc.get_freeze_count()
+
+
+@contextmanager
+def rare_full_collections(oldest_threshold: int = 1000) -> Iterator[None]:
+    """Within the block: what existed before is frozen and the oldest generation is collected after
+    `oldest_threshold` middle-generation collections instead of 10; the young generations are
+    collected as usual, so reference cycles still die. Afterwards the thresholds are restored and,
+    unless something had been frozen before the block (`freeze_long_lived`), everything is unfrozen
+    again (a test process runs many backtests and must not keep each one's garbage)."""
+    thresholds = gc.get_threshold()
+    frozen_before = gc.get_freeze_count()
+    gc.freeze()
+    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], oldest_threshold))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        if not frozen_before:
+            gc.unfreeze()

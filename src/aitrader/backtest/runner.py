@@ -11,9 +11,7 @@ Modes (the CLI picks by flags; docs/architecture.md has the rules):
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +35,7 @@ from aitrader.engine.engine import Engine, EngineStats
 from aitrader.engine.feed import HistoricalFeed
 from aitrader.engine.ports import EntryGate
 from aitrader.execution.entry_timeout import limit_entry_policy
+from aitrader.heap import rare_full_collections
 from aitrader.strategies import registry
 from aitrader.venues.markets import MarketRegistry
 from aitrader.venues.sim_models import FeeSchedule, SlippageModel
@@ -264,26 +263,7 @@ def _run_full(
         limit_entries=None if spec.reference else limit_entry_policy(settings.execution),
     )
     span = max(1, last - first)
-    with _rare_full_collections():
+    with rare_full_collections():  # a backtest keeps all it books alive (aitrader.heap)
         result = engine.run(lambda now: progress("backtest", min(1.0, (now - first) / span)))
     return result.trades, result.stats
 
-
-@contextmanager
-def _rare_full_collections(oldest_threshold: int = 1000) -> Iterator[None]:
-    """Run the engine with CPython's cyclic GC scanning its oldest generation rarely.
-
-    Why: a backtest keeps every order, fill and ledger movement it makes alive to the end, so the
-    oldest generation only grows and each full collection rescans all of it (the candles, decision
-    frames and everything booked so far): with the default thresholds that was about a third of
-    the engine's time. The objects that exist before the run are frozen (never scanned again) and
-    the oldest generation is collected after `oldest_threshold` middle-generation collections
-    instead of 10; the young generations are collected as usual, so reference cycles still die."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], oldest_threshold))
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()

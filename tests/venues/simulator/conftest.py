@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aitrader.venues.ccxt_factory import make_exchange
-from aitrader.venues.simulator import KrakenSimulator, Series, load_series
+from aitrader.venues.simulator import CoinbaseSimulator, KrakenSimulator, Series, load_series
 from shared_data import SHARED
 
 OHLCV = Path(__file__).resolve().parents[3] / "src" / "aitrader" / "sample_data" / "ohlcv"
@@ -46,6 +46,15 @@ def btc_usdt() -> Series:
 async def sim(eth_btc: Series, btc_usdt: Series) -> AsyncIterator[KrakenSimulator]:
     """Clock stopped one hour into the ETH/BTC data (12 candles closed, the 13th just opened)."""
     s = KrakenSimulator([eth_btc, btc_usdt], start_ms=eth_btc.ts[12])
+    await s.start()
+    yield s
+    await s.stop()
+
+
+@pytest.fixture
+async def coinbase_sim(eth_btc: Series, btc_usdt: Series) -> AsyncIterator[CoinbaseSimulator]:
+    """The Coinbase simulator at the same moment (the Coinbase modules alias it as `sim`)."""
+    s = CoinbaseSimulator([eth_btc, btc_usdt], start_ms=eth_btc.ts[12])
     await s.start()
     yield s
     await s.stop()

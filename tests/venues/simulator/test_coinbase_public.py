@@ -18,12 +18,8 @@ from aitrader.venues.simulator import CoinbaseSimulator, Series
 
 
 @pytest.fixture
-async def sim(eth_btc: Series, btc_usdt: Series) -> AsyncIterator[CoinbaseSimulator]:
-    """Clock stopped one hour into the ETH/BTC data (12 candles closed, the 13th just opened)."""
-    s = CoinbaseSimulator([eth_btc, btc_usdt], start_ms=eth_btc.ts[12])
-    await s.start()
-    yield s
-    await s.stop()
+def sim(coinbase_sim: CoinbaseSimulator) -> CoinbaseSimulator:
+    return coinbase_sim
 
 
 @pytest.fixture

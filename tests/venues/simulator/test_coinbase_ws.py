@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from coinbase_sim_helpers import FIVE_MIN, ec_key_pair
+from sim_wait import eventually
 
 from aitrader.venues.ccxt_factory import make_exchange
 from aitrader.venues.simulator import CoinbaseSimulator, Series
@@ -21,22 +22,9 @@ from aitrader.venues.simulator.coinbase_auth import make_jwt
 KEY = "organizations/1a2b3c4d-0000-4000-8000-000000000001/apiKeys/9f8e7d6c-0000-4000-8000-000000000002"
 
 
-async def eventually(check: Any, timeout: float = 5.0) -> None:
-    """Wait until `check()` is true: several stream messages may land within one watch call."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not check():
-        assert loop.time() < end, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
 @pytest.fixture
-async def sim(eth_btc: Series, btc_usdt: Series) -> AsyncIterator[CoinbaseSimulator]:
-    """Clock stopped one hour into the ETH/BTC data (12 candles closed, the 13th just opened)."""
-    s = CoinbaseSimulator([eth_btc, btc_usdt], start_ms=eth_btc.ts[12])
-    await s.start()
-    yield s
-    await s.stop()
+def sim(coinbase_sim: CoinbaseSimulator) -> CoinbaseSimulator:
+    return coinbase_sim
 
 
 def _client(sim: CoinbaseSimulator, key: str, secret: str) -> Any:

@@ -9,19 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
+from sim_wait import eventually
 
 from aitrader.venues.simulator import KrakenSimulator, Series
 
 FIVE_MIN = 300_000
-
-
-async def eventually(check: Any, timeout: float = 5.0) -> None:
-    """Wait until `check()` is true: several stream messages may land within one watch call."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not check():
-        assert loop.time() < end, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_watch_ticker_follows_the_replay(client: Any, sim: KrakenSimulator, eth_btc: Series) -> None:

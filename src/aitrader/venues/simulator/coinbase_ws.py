@@ -52,6 +52,7 @@ from aitrader.venues.simulator.coinbase_format import candle, num, product_info,
 from aitrader.venues.simulator.coinbase_market import _book
 from aitrader.venues.simulator.coinbase_products import CoinbaseProduct
 from aitrader.venues.simulator.engine import SimOrder, SimTrade
+from aitrader.venues.simulator.ws_out import WsConn, send, send_update
 
 if TYPE_CHECKING:
     from aitrader.venues.simulator.coinbase import CoinbaseSimulator
@@ -68,19 +69,14 @@ _STATUS = {"pending": "PENDING", "open": "OPEN", "closed": "FILLED", "canceled":
 
 
 @dataclass(eq=False)
-class _Conn:
-    ws: web.WebSocketResponse
-    user_only: bool  # the user endpoint: user and heartbeats channels only
+class _Conn(WsConn):
+    user_only: bool = False  # the user endpoint: user and heartbeats channels only
     subs: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # channel -> product -> state
     api_key: str | None = None
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
-    held: dict[str, Any] | None = None
     sequence: int = 0
     heartbeat_counter: int = 0
     heartbeats: asyncio.Task[None] | None = None
-    outbox: deque[tuple[float, str]] = field(default_factory=deque)  # (loop time due, text), delayed
-    last_due: float = 0.0
-    sender: asyncio.Task[None] | None = None
 
 
 class _Refused(Exception):
@@ -118,7 +114,7 @@ class CoinbaseWs:
     async def _serve(self, request: web.Request, user_only: bool) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        conn = _Conn(ws, user_only)
+        conn = _Conn(ws, user_only=user_only)
         self.conns.add(conn)
         tasks = [asyncio.create_task(self._pump(conn)), asyncio.create_task(self._forward(conn))]
         try:
@@ -138,8 +134,7 @@ class CoinbaseWs:
                 tasks.append(conn.heartbeats)
             for t in tasks:
                 t.cancel()
-            if conn.sender is not None:
-                conn.sender.cancel()
+            conn.close_sender()
             self.conns.discard(conn)
         return ws
 
@@ -156,52 +151,11 @@ class CoinbaseWs:
         }
 
     async def _raw(self, conn: _Conn, msg: dict[str, Any]) -> None:
-        if conn.ws.closed:
-            return
-        text = json.dumps(msg)
-        delay = self.sim.faults.ws_delay_s()
-        if delay <= 0 and not conn.outbox:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await conn.ws.send_str(text)
-            return
-        # delayed: due no earlier than the message before it, so the connection keeps its order
-        due = max(asyncio.get_running_loop().time() + delay, conn.last_due)
-        conn.last_due = due
-        conn.outbox.append((due, text))
-        if conn.sender is None:
-            conn.sender = asyncio.create_task(self._send_due(conn))
-
-    async def _send_due(self, conn: _Conn) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while conn.outbox:
-                due, _text = conn.outbox[0]
-                await asyncio.sleep(max(0.0, due - loop.time()))
-                _due, text = conn.outbox.popleft()
-                if conn.ws.closed:
-                    conn.outbox.clear()
-                    return
-                await conn.ws.send_str(text)
-        except (ConnectionError, RuntimeError):
-            conn.outbox.clear()  # the peer went away: what was still in flight is lost
-        finally:
-            conn.sender = None
+        await send(conn, self.sim.faults, msg)
 
     async def _data(self, conn: _Conn, msg: dict[str, Any]) -> None:
         """A channel update: the drop/duplicate/reorder faults may strike it."""
-        f = self.sim.faults
-        if f.strike("drop_ws"):
-            await conn.ws.close()
-            return
-        if f.strike("reorder_ws") and conn.held is None:
-            conn.held = msg
-            return
-        await self._raw(conn, msg)
-        if f.strike("duplicate_ws"):
-            await self._raw(conn, msg)
-        if conn.held is not None:
-            held, conn.held = conn.held, None
-            await self._raw(conn, held)
+        await send_update(conn, self.sim.faults, msg)
 
     async def _error(self, conn: _Conn, message: str, reason: str | None = None) -> None:
         msg = {"type": "error", "message": message}

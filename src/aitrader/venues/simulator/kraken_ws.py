@@ -26,6 +26,7 @@ from aitrader.venues.simulator import kraken_format as kf
 from aitrader.venues.simulator.book import Level, book_checksum, synthetic_book
 from aitrader.venues.simulator.engine import SimOrder, SimTrade, VenueError
 from aitrader.venues.simulator.kraken_pairs import KrakenPair
+from aitrader.venues.simulator.ws_out import WsConn, send, send_update
 
 if TYPE_CHECKING:
     from aitrader.venues.simulator.server import KrakenSimulator
@@ -35,17 +36,12 @@ OHLC_SNAPSHOT = 100
 
 
 @dataclass(eq=False)
-class _Conn:
-    ws: web.WebSocketResponse
-    private: bool
+class _Conn(WsConn):
+    private: bool = False
     subs: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # channel -> symbol -> state
     api_key: str | None = None
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
-    held: dict[str, Any] | None = None
     sequence: int = 0
-    outbox: deque[tuple[float, str]] = field(default_factory=deque)  # (loop time due, text), delayed
-    last_due: float = 0.0
-    sender: asyncio.Task[None] | None = None
 
 
 def _num(d: Decimal | str) -> float:
@@ -78,7 +74,7 @@ class KrakenWs:
     async def _serve(self, request: web.Request, private: bool) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        conn = _Conn(ws, private)
+        conn = _Conn(ws, private=private)
         self.conns.add(conn)
         await self._raw(
             conn,
@@ -104,58 +100,17 @@ class KrakenWs:
         finally:
             for t in tasks:
                 t.cancel()
-            if conn.sender is not None:
-                conn.sender.cancel()
+            conn.close_sender()
             self.conns.discard(conn)
         return ws
 
     # --- sending (with faults) ------------------------------------------------------------------
     async def _raw(self, conn: _Conn, msg: dict[str, Any]) -> None:
-        if conn.ws.closed:
-            return
-        text = json.dumps(msg)
-        delay = self.sim.faults.ws_delay_s()
-        if delay <= 0 and not conn.outbox:
-            await conn.ws.send_str(text)
-            return
-        # delayed: due no earlier than the message before it, so the connection keeps its order
-        due = max(asyncio.get_running_loop().time() + delay, conn.last_due)
-        conn.last_due = due
-        conn.outbox.append((due, text))
-        if conn.sender is None:
-            conn.sender = asyncio.create_task(self._send_due(conn))
-
-    async def _send_due(self, conn: _Conn) -> None:
-        """Send the delayed messages of one connection, each at its due time, in order."""
-        loop = asyncio.get_running_loop()
-        try:
-            while conn.outbox:
-                due, _text = conn.outbox[0]
-                await asyncio.sleep(max(0.0, due - loop.time()))
-                _due, text = conn.outbox.popleft()
-                if conn.ws.closed:
-                    conn.outbox.clear()
-                    return
-                await conn.ws.send_str(text)
-        except (ConnectionError, RuntimeError):
-            conn.outbox.clear()  # the peer went away: what was still in flight is lost
-        finally:
-            conn.sender = None
+        await send(conn, self.sim.faults, msg)
 
     async def _data(self, conn: _Conn, msg: dict[str, Any]) -> None:
-        f = self.sim.faults
-        if f.strike("drop_ws"):
-            await conn.ws.close()
-            return
-        if f.strike("reorder_ws") and conn.held is None:
-            conn.held = msg
-            return
-        await self._raw(conn, msg)
-        if f.strike("duplicate_ws"):
-            await self._raw(conn, msg)
-        if conn.held is not None:
-            held, conn.held = conn.held, None
-            await self._raw(conn, held)
+        """A channel update: the drop/duplicate/reorder faults may strike it."""
+        await send_update(conn, self.sim.faults, msg)
 
     # --- requests -------------------------------------------------------------------------------
     def _ack(
