@@ -1,5 +1,5 @@
-"""`aitrader simulator`: serve replayed real candles behind Kraken's (REST + WebSocket) or Coinbase
-Advanced Trade's (REST) API.
+"""`aitrader simulator`: serve replayed real candles behind Kraken's or Coinbase Advanced Trade's
+REST and WebSocket APIs.
 
 Point any ccxt client (or `aitrader run --mode paper` with `exchange.api_url`/`ws_url`) at it to
 trade against history at any speed, with faults on demand; nothing leaves the machine.
@@ -20,6 +20,13 @@ from aitrader.core.time import parse_time
 from aitrader.venues.simulator import CoinbaseSimulator, FaultSpec, KrakenSimulator, load_series
 
 _BUNDLED = Path(__file__).resolve().parents[1] / "sample_data" / "ohlcv"
+
+
+def _ws_urls(exchange: str, ws_url: str) -> str:
+    """Where each exchange's sockets live: Kraken's v2 endpoint; Coinbase's market and user feeds."""
+    if exchange == "kraken":
+        return f"{ws_url}/ws/v2"
+    return f"{ws_url}/ws (market), {ws_url}/ws-user (user)"
 
 
 def _balances(items: list[str]) -> dict[str, str]:
@@ -85,8 +92,8 @@ def simulator(
             await sim.start(host, port)
         except OSError as e:
             raise AitraderError(f"cannot listen on {host}:{port}: {e.strerror}") from None
-        ws = f"  WebSocket {sim.ws_url}/ws/v2" if exchange == "kraken" else ""
-        console.print(f"{exchange} simulator: REST {sim.base_url}{ws}", soft_wrap=True)
+        ws = _ws_urls(exchange, sim.ws_url)
+        console.print(f"{exchange} simulator: REST {sim.base_url}  WebSocket {ws}", soft_wrap=True)
         console.print(f"pairs: {', '.join(s.symbol for s in series)}; speed x{speed}")
         console.print(f"api key: {acc.api_key}", soft_wrap=True)
         if secret is None:
