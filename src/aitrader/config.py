@@ -130,6 +130,9 @@ class ExecutionConfig(_Section):
     entry_limit_offset_bps: Decimal = Field(default=Decimal("0"), ge=0, le=1000)
     limit_entry_timeout_ms: int = Field(default=60_000, ge=1000)
     limit_entry_max_replaces: int = Field(default=2, ge=0, le=100)
+    # when set, a limit entry also asks the venue to expire it this long after its timeout (Kraken:
+    # GTD), so an entry left resting by a stopped process does not fill hours later; None: off
+    limit_entry_venue_expiry_ms: int | None = Field(default=None, ge=1000)
     take_profit_with_limit: bool = False
     reconcile_interval_ms: int = Field(default=60_000, ge=1000)
 

@@ -135,3 +135,23 @@ def test_exit_signal_cancels_a_resting_entry_without_replacing_it() -> None:
     assert entry.status is OrderStatus.CANCELLED and entry.filled == 0
     assert entry.updated_ms == int(candles["ETH/BTC"].ts[22]) + FIVE_MIN  # at the exit signal's close
     assert len(res.orders) == 1 and len(res.trades) == 0
+
+
+def test_venue_side_expiry_rides_on_every_entry_and_changes_no_result() -> None:
+    """With `venue_expiry_ms` each entry (replacements too) asks the venue to expire it that long
+    after its timeout; the engine's own timeout cancels first, so the trades are the same as without."""
+    candles = sample_candles(PAIRS, start=0, length=1500)
+    plain = LimitEntryPolicy(timeout_ms=2 * FIVE_MIN, offset_bps=Decimal(30), max_replaces=2)
+    guarded = LimitEntryPolicy(
+        timeout_ms=2 * FIVE_MIN, offset_bps=Decimal(30), max_replaces=2, venue_expiry_ms=FIVE_MIN
+    )
+    base = make_engine(candles, _dirs(candles), dense=True, limit_entries=plain).run()
+    engine = make_engine(candles, _dirs(candles), dense=True, limit_entries=guarded)
+    res = engine.run()
+    entries = _entries(res)
+    assert engine.replacer is not None and len(engine.replacer.replaced) > 5
+    for o in entries:
+        assert o.request.expire_ms == o.request.created_ms + 3 * FIVE_MIN
+        assert o.status is not OrderStatus.EXPIRED
+    assert all(o.request.expire_ms is None for o in _entries(base))
+    assert _orders(res) == _orders(base)

@@ -2,21 +2,18 @@
 EXPIRED, from the private stream or from the REST poll, and the OrderManager treats an expired entry
 as it treats a cancelled one: the unfilled remainder is gone, the filled part is a position.
 
-`OrderRequest` has no expiry field and `CcxtVenue` sends only our client id with a create, so the
-orders here get their `expiretm` from a thin wrapper around the ccxt client: what an order placed with
-venue params, or adopted after a restart, looks like when the exchange expires it.
+The expiry is the request's own `expire_ms`, which CcxtVenue sends to Kraken as `timeinforce=GTD`
+with `expiretm` in unix seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from live_rig import FAST, FIVE_MIN, SYM, SimTime, client_factory, pump, request, running_sim, sim_orders
 
-from aitrader.core.orders import Order, OrderStatus, OrderType, Side
+from aitrader.core.orders import Order, OrderRequest, OrderStatus, OrderType, Side
 from aitrader.execution.entry_timeout import LimitEntryReplacer
 from aitrader.execution.order_manager import OrderManager
 from aitrader.venues.exchange import CcxtVenue
@@ -25,37 +22,27 @@ from aitrader.venues.simulator import FaultSpec, KrakenSimulator
 D = Decimal
 
 
-def _expiring(make: Callable[[], Any], expiretm: str) -> Callable[[], Any]:
-    """The ccxt client of `make`, every create sent with Kraken's `expiretm` param."""
-
-    def build() -> Any:
-        client = make()
-        create = client.create_order
-
-        async def create_order(
-            symbol: str, type: str, side: str, amount: float, price: float | None = None, params: Any = None
-        ) -> Any:
-            return await create(symbol, type, side, amount, price, {**(params or {}), "expiretm": expiretm})
-
-        client.create_order = create_order
-        return client
-
-    return build
-
-
-def _venue(sim: KrakenSimulator, key: str, secret: str, expiretm: str, use_ws: bool = True) -> CcxtVenue:
-    make = _expiring(client_factory(sim, key, secret), expiretm)
+def _venue(sim: KrakenSimulator, key: str, secret: str, use_ws: bool = True) -> CcxtVenue:
+    make = client_factory(sim, key, secret)
     return CcxtVenue(make, clock=SimTime(sim), policy=FAST, poll_interval_ms=300, use_ws=use_ws).start()
+
+
+def _expiring(req: OrderRequest, sim: KrakenSimulator, after_ms: int) -> OrderRequest:
+    """`req`, sent now, good till `after_ms` from now (OrderRequest.expire_ms: Kraken GTD)."""
+    req.created_ms = SimTime(sim).now()
+    req.expire_ms = req.created_ms + after_ms
+    return req
 
 
 @pytest.mark.parametrize("use_ws", [True, False], ids=["stream", "rest-poll"])
 def test_an_entry_the_exchange_expires_is_expired_here(use_ws: bool) -> None:
     with running_sim() as sim:
         acc = sim.add_account({"BTC": "2"})
-        venue = _venue(sim, acc.api_key, acc.secret, "+600", use_ws=use_ws)
+        venue = _venue(sim, acc.api_key, acc.secret, use_ws=use_ws)
         try:
             om = OrderManager(venue, SimTime(sim))
-            order = om.submit(request("at-x", Side.BUY, "0.4", OrderType.LIMIT, price="0.05"))
+            req = request("at-x", Side.BUY, "0.4", OrderType.LIMIT, price="0.05")
+            order = om.submit(_expiring(req, sim, 600_000))
             pump(om, venue, lambda: order.status is OrderStatus.OPEN)
             (remote,) = sim_orders(sim, acc.api_key)
             assert remote.expire_ms == remote.opened_ms + 600_000  # the param reached the exchange
@@ -78,10 +65,10 @@ def test_an_entry_the_exchange_expires_is_expired_here(use_ws: bool) -> None:
 def test_a_partly_filled_entry_that_expires_keeps_what_it_bought() -> None:
     with running_sim(FaultSpec()) as sim:
         acc = sim.add_account({"BTC": "2"})
-        venue = _venue(sim, acc.api_key, acc.secret, "+400")
+        venue = _venue(sim, acc.api_key, acc.secret)
         try:
             om = OrderManager(venue, SimTime(sim))
-            order = om.submit(request("at-p", Side.BUY, "1"))
+            order = om.submit(_expiring(request("at-p", Side.BUY, "1"), sim, 400_000))
             pump(om, venue, lambda: order.status is OrderStatus.OPEN)
             sim.faults.burst("partial")
             sim.advance(FIVE_MIN)  # the next open fills 20-80 %
@@ -104,12 +91,11 @@ def test_an_expired_limit_entry_is_replaced_like_a_cancelled_one() -> None:
     cancel landed or the exchange expired it first."""
     with running_sim() as sim:
         acc = sim.add_account({"BTC": "2"})
-        venue = _venue(sim, acc.api_key, acc.secret, "+120")
+        venue = _venue(sim, acc.api_key, acc.secret)
         try:
             clock = SimTime(sim)
             om = OrderManager(venue, clock)
-            req = request("at-r", Side.BUY, "0.4", OrderType.LIMIT, price="0.05")
-            req.created_ms = clock.now()
+            req = _expiring(request("at-r", Side.BUY, "0.4", OrderType.LIMIT, price="0.05"), sim, 120_000)
             old: Order = om.submit(req)
             pump(om, venue, lambda: old.status is OrderStatus.OPEN)
             rep = LimitEntryReplacer(om, clock, 60_000, lambda r, remaining: D("0.05"))
@@ -119,5 +105,11 @@ def test_an_expired_limit_entry_is_replaced_like_a_cancelled_one() -> None:
             (done,) = rep.check()
             assert done.old is old and done.new is not None and done.new.amount == D("0.4")
             assert rep.replaced == {"at-r": done.new.client_id}
+            # the replacement keeps the venue-side lifetime, counted from its own sending
+            assert done.new.expire_ms == done.new.created_ms + 120_000 > req.expire_ms
+            new_cid = done.new.client_id
+            pump(om, venue, lambda: any(o.cl_ord_id == new_cid for o in sim_orders(sim, acc.api_key)))
+            remote = {o.cl_ord_id: o for o in sim_orders(sim, acc.api_key)}[new_cid]
+            assert remote.expire_ms == done.new.expire_ms
         finally:
             venue.close()

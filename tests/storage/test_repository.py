@@ -78,6 +78,7 @@ def test_rows_need_an_existing_tenant(migrated: Engine) -> None:
 
 def test_upsert_order_updates_in_place_and_round_trips(migrated: Engine) -> None:
     order = make_order("c1", created_ms=1_000)
+    order.request.expire_ms = 1_601_000  # a good-till-date entry
     with tenant_scope(migrated, "t", create_tenant=True) as ts:
         ts.upsert_order(order)
         order.status = OrderStatus.PARTIALLY_FILLED
@@ -97,7 +98,7 @@ def test_upsert_order_updates_in_place_and_round_trips(migrated: Engine) -> None
     assert back.venue_id == "V-77" and back.filled == Decimal("0.5") and back.fees == Decimal("0.000021")
     assert back.updated_ms == 3_000 and back.request.created_ms == 1_000
     assert back.request.price == Decimal("42000.12345678")
-    assert back.remaining == Decimal("1.0")
+    assert back.remaining == Decimal("1.0") and back.request.expire_ms == 1_601_000
 
 
 def test_fill_is_written_once(migrated: Engine) -> None:

@@ -77,6 +77,34 @@ def test_resting_buy_limit_gapped_through_fills_at_limit_price_as_maker() -> Non
     assert (f.price, f.is_maker) == (D("1990"), True)
 
 
+def test_good_till_date_limit_trades_until_its_expiry_then_expires_before_the_next_bar() -> None:
+    v, clock = venue()
+    order = req("g", Side.BUY, OrderType.LIMIT, "1", price="1990")
+    order.expire_ms = 2 * STEP  # good through bar 1, gone before bar 2 opens
+    v.submit(order)
+    v.on_candle(SYM, candle(0, 2000, 2010, 1995, 2000))
+    clock.advance_to(STEP)
+    v.on_candle(SYM, candle(1, 2000, 2010, 1995, 2000))
+    assert fills(v.drain_events()) == []
+    clock.advance_to(2 * STEP)
+    v.on_candle(SYM, candle(2, 1950, 1960, 1940, 1955))  # would fill at 1990: too late
+    ev = v.drain_events()
+    assert fills(ev) == [] and [(u.client_id, u.status, u.ts) for u in updates(ev)] == [
+        ("g", OrderStatus.EXPIRED, 2 * STEP)
+    ]
+    assert v.open_orders() == [] and v.balances() == {"USDT": D("10000")}
+
+
+def test_expiry_not_in_the_future_is_rejected() -> None:
+    v, clock = venue()
+    clock.advance_to(STEP)
+    late = req("late", Side.BUY, OrderType.LIMIT, "1", price="1990")
+    late.expire_ms = STEP
+    v.submit(late)
+    (u,) = updates(v.drain_events())
+    assert u.status is OrderStatus.REJECTED and "not in the future" in u.reason
+
+
 def test_orders_submitted_after_candle_open_wait_for_the_next_candle() -> None:
     v, clock = venue(impact="0")
     clock.advance_to(STEP + 1)

@@ -95,6 +95,9 @@ class OrderRequest:
     # trailing stop: fraction below the running high (sell) / above the running low (buy) for
     # STOP_MARKET orders; `stop_price` then is the starting level (None = derived by the venue).
     trail: Decimal | None = None
+    # good till this epoch ms on the venue itself (None: good till cancelled). It protects a resting
+    # order when this process is not there to cancel it; venues that cannot expire orders ignore it.
+    expire_ms: int | None = None
 
 
 @dataclass(slots=True)

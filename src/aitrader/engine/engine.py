@@ -204,6 +204,7 @@ class Engine:
             mark = self._mark(d.symbol)
             if mark is not None:
                 out.type, out.price = OrderType.LIMIT, self.limit_entries.price(mark, rules)
+                out.expire_ms = self.limit_entries.expire_ms(out.created_ms)
         self.stats.entries += 1
         if self.protect and (d.stop is not None or d.take is not None or self.trailing_stop is not None):
             self._protection[out.client_id] = (d.stop, d.take)

@@ -33,6 +33,13 @@ class LimitEntryPolicy:
     timeout_ms: int
     offset_bps: Decimal = Decimal(0)
     max_replaces: int = 2
+    venue_expiry_ms: int | None = None  # venue-side expiry this long after the timeout; None: none
+
+    def expire_ms(self, created_ms: int) -> int | None:
+        """When the venue itself should expire an entry sent at `created_ms` (None: never)."""
+        if self.venue_expiry_ms is None:
+            return None
+        return created_ms + self.timeout_ms + self.venue_expiry_ms
 
     def price(self, last_close: Decimal, rules: MarketRules) -> Decimal:
         """The limit for a buy: below the last close by the offset, rounded down to the tick (never
@@ -130,12 +137,15 @@ class LimitEntryReplacer:
         price = self.reprice(o.request, remaining)
         if price is None:
             return None
+        old_expiry = o.request.expire_ms
         new = replace(
             o.request,
             client_id=self.om.new_client_id(o.request.symbol),
             amount=remaining,
             price=price,
             created_ms=now,
+            # the same venue-side lifetime as the order it replaces, counted from now
+            expire_ms=None if old_expiry is None else old_expiry + now - o.request.created_ms,
         )
         self.om.submit(new)
         self.replaced[cid] = new.client_id
@@ -148,4 +158,9 @@ def limit_entry_policy(ex: ExecutionConfig) -> LimitEntryPolicy | None:
     """The policy the `execution` config section asks for; None for market entries."""
     if ex.entry_order != "limit":
         return None
-    return LimitEntryPolicy(ex.limit_entry_timeout_ms, ex.entry_limit_offset_bps, ex.limit_entry_max_replaces)
+    return LimitEntryPolicy(
+        ex.limit_entry_timeout_ms,
+        ex.entry_limit_offset_bps,
+        ex.limit_entry_max_replaces,
+        ex.limit_entry_venue_expiry_ms,
+    )

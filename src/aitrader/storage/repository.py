@@ -69,6 +69,7 @@ _ORDER_MUTABLE = (
     "price",
     "stop_price",
     "reduce_only",
+    "expire_ms",
     "status",
     "filled",
     "avg_price",
@@ -198,6 +199,7 @@ class TenantSession:
             "price": r.price,
             "stop_price": r.stop_price,
             "reduce_only": r.reduce_only,
+            "expire_ms": r.expire_ms,
             "status": order.status.value,
             "filled": order.filled,
             "avg_price": order.avg_price,
@@ -641,6 +643,7 @@ def order_from_row(row: OrderRow) -> Order:
         created_ms=row.created_ms,
         strategy=row.strategy,
         reduce_only=row.reduce_only,
+        expire_ms=row.expire_ms,
     )
     return Order(
         request=req,

@@ -108,6 +108,7 @@ class OrderRow(Base):
     price: Mapped[Decimal | None] = mapped_column(Money, default=None)
     stop_price: Mapped[Decimal | None] = mapped_column(Money, default=None)
     reduce_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    expire_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)  # good till (venue-side)
     status: Mapped[str] = mapped_column(String(20))
     filled: Mapped[Decimal] = mapped_column(Money)
     avg_price: Mapped[Decimal | None] = mapped_column(Money, default=None)

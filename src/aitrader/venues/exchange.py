@@ -82,6 +82,17 @@ def dec(value: Any) -> Decimal:
     return Decimal(0) if value is None else Decimal(str(value))
 
 
+def expiry_params(exchange_id: str, expire_ms: int | None) -> dict[str, str]:
+    """create_order params asking `exchange_id` to expire the order itself at `expire_ms`.
+
+    Kraken: `timeinforce=GTD` with `expiretm` in unix seconds, rounded up (never earlier than
+    asked). Exchanges without a mapping here get no expiry sent: the engine's own timeout still
+    cancels the order while the process runs."""
+    if expire_ms is None or exchange_id != "kraken":
+        return {}
+    return {"timeinforce": "GTD", "expiretm": str(-(-expire_ms // 1000))}
+
+
 def client_id_of(order: dict[str, Any]) -> str | None:
     """Our client id in a parsed ccxt order (REST: `clientOrderId`; Kraken WS: `info.cl_ord_id`)."""
     info = order.get("info") or {}
@@ -327,7 +338,7 @@ class CcxtVenue:
                     req.side.value,
                     float(req.amount),
                     None if req.type is OrderType.MARKET or req.price is None else float(req.price),
-                    {"clientOrderId": cid},
+                    {"clientOrderId": cid, **expiry_params(str(self.client.id), req.expire_ms)},
                 )
             except Exception as e:
                 kind = classify(e)

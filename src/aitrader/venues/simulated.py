@@ -225,6 +225,10 @@ class SimulatedVenue:
         orders = [s for s in book.values() if s.submitted_ms <= ts]
         if not orders:
             return
+        for sim in orders:  # 0. expired before this bar opened: it never trades in it
+            exp = sim.order.request.expire_ms
+            if exp is not None and exp <= ts and not sim.done:
+                self._close(sim, OrderStatus.EXPIRED, exp, "expired (good till date)")
         bar = _Bar(candle)
         cap = _Capacity(None if bar.volume is None else bar.volume * self._max_share)
         for sim in orders:  # 1. at the open
@@ -271,6 +275,8 @@ class SimulatedVenue:
         ref = self.last_price(req.symbol)
         if req.trail is not None and req.type is not OrderType.STOP_MARKET:
             raise OrderError(f"{req.symbol}: trail is only valid on stop_market orders")
+        if req.expire_ms is not None and req.expire_ms <= self._clock.now():
+            raise OrderError(f"{req.symbol}: expiry {req.expire_ms} is not in the future")
         if req.type is OrderType.LIMIT:
             if req.price is None:
                 raise OrderError(f"{req.symbol}: limit order needs a price")
