@@ -28,6 +28,7 @@ async def test_live_session_against_a_faulty_exchange_ends_equal_to_it(tmp_path:
     feeds = [series("ETH_BTC", 600), series("XLM_BTC", 600)]
     symbols = [s.symbol for s in feeds]
     sim = KrakenSimulator(feeds, start_ms=feeds[0].ts[300], faults=FaultSpec.parse(FAULTS), hang_s=1.0)
+    sim.faults.burst("reject")  # the first order is refused whatever the timing; later ones at 20 %
     await sim.start()
     acc = sim.add_account({"BTC": "1"})
     url = f"sqlite:///{tmp_path / 'live.db'}"

@@ -85,12 +85,12 @@ def dec(value: Any) -> Decimal:
 def expiry_params(exchange_id: str, expire_ms: int | None) -> dict[str, str]:
     """create_order params asking `exchange_id` to expire the order itself at `expire_ms`.
 
-    Kraken: `timeinforce=GTD` with `expiretm` in unix seconds, rounded up (never earlier than
-    asked). Exchanges without a mapping here get no expiry sent: the engine's own timeout still
+    Kraken: ccxt's unified `timeInForce=GTD` with `expiretm` in unix seconds, rounded up (never
+    earlier than asked). Exchanges without a mapping here get no expiry sent: the engine's own timeout still
     cancels the order while the process runs."""
     if expire_ms is None or exchange_id != "kraken":
         return {}
-    return {"timeinforce": "GTD", "expiretm": str(-(-expire_ms // 1000))}
+    return {"timeInForce": "GTD", "expiretm": str(-(-expire_ms // 1000))}
 
 
 def client_id_of(order: dict[str, Any]) -> str | None:

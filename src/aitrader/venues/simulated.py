@@ -225,14 +225,15 @@ class SimulatedVenue:
         orders = [s for s in book.values() if s.submitted_ms <= ts]
         if not orders:
             return
-        for sim in orders:  # 0. expired before this bar opened: it never trades in it
-            exp = sim.order.request.expire_ms
-            if exp is not None and exp <= ts and not sim.done:
-                self._close(sim, OrderStatus.EXPIRED, exp, "expired (good till date)")
         bar = _Bar(candle)
         cap = _Capacity(None if bar.volume is None else bar.volume * self._max_share)
-        for sim in orders:  # 1. at the open
-            if not sim.done:
+        for sim in orders:  # 1. at the open (one that expired before this bar opened never trades in it)
+            if sim.done:
+                continue
+            exp = sim.req.expire_ms
+            if exp is not None and exp <= ts:
+                self._close(sim, OrderStatus.EXPIRED, exp, "expired (good till date)")
+            else:
                 self._at_open(sim, bar, cap)
         for sim in orders:  # 2. intrabar stops (before limits: worst case first)
             if sim.is_stop and not sim.done and not sim.triggered:
