@@ -99,6 +99,10 @@ class Ledger:
     def position(self, symbol: str) -> Position | None:
         return self._positions.get(symbol)
 
+    def open_symbols(self) -> list[str]:
+        """Symbols of the open positions, in the order of `positions()` (without building the dict)."""
+        return [p.symbol for p in self._open]
+
     def positions(self, open_only: bool = True) -> dict[str, Position]:
         if open_only:
             return {p.symbol: p for p in self._open}

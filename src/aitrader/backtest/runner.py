@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from aitrader.accounting.ledger import Ledger
 from aitrader.backtest.data import common_quote, load_candles
 from aitrader.backtest.reference import reference_trades
 from aitrader.backtest.report import BacktestReport, build_report
@@ -254,7 +253,10 @@ def _run_full(
         decisions=decisions,
         risk=_risk(settings, spec),
         markets=markets,
-        ledger=Ledger(balances, ts=first),
+        # the simulated venue's account is our book: every fill the engine books is one the venue booked
+        # just before, in the same order, so one ledger serves both (the engine's booking of a fill id
+        # already booked changes nothing) instead of booking each fill twice into two equal ledgers
+        ledger=venue.ledger,
         quote=quote,
         protect=not spec.no_stops,
         trailing_stop=None if spec.no_stops else bt.trailing_stop,

@@ -54,8 +54,8 @@ class PrecomputedDecisions:
         self._frames = dict(frames)
         self._ts = {s: ts[s] for s in frames}
         self._with_reasons = with_reasons
-        # symbol -> (name, direction, weight) per vote, looked up once instead of per decision
-        self._votes: dict[str, list[tuple[str, Any, Any]]] = {}
+        # symbol -> its frame's decision bars as rows (`_BareRows`), built on the first lookup
+        self._rows: dict[str, _BareRows] = {}
         self.looked_up = 0
 
     def directions(self) -> dict[str, Int8Array]:
@@ -66,36 +66,76 @@ class PrecomputedDecisions:
         frame = self._frames.get(symbol)
         if frame is None:
             return None
+        if not self._with_reasons and hasattr(frame, "votes") and hasattr(frame, "confidence"):
+            rows = self._rows.get(symbol)
+            if rows is None:
+                rows = self._rows[symbol] = _BareRows(frame, self._ts[symbol])
+            j = rows.at.get(event.candle.ts)
+            if j is None:
+                return None
+            self.looked_up += 1
+            return rows.decision(symbol, j)
         ts = self._ts[symbol]
         candle_ts = event.candle.ts
         i = int(ts.searchsorted(candle_ts))
         if i >= len(ts) or int(ts[i]) != candle_ts or frame.direction[i] == 0:
             return None
         self.looked_up += 1
-        if not self._with_reasons and hasattr(frame, "votes") and hasattr(frame, "confidence"):
-            votes = self._votes.get(symbol)
-            if votes is None:
-                votes = self._votes[symbol] = [(v.strategy.name, v.direction, v.weight) for v in frame.votes]
-            return _bare_decision(symbol, frame, i, votes)
         return frame.decision_at(i)
 
 
-def _bare_decision(symbol: str, frame: Any, i: int, votes: list[tuple[str, Any, Any]]) -> Decision:
-    """A confluence frame's Decision at bar i without the reasons text (see PrecomputedDecisions);
-    `votes` are the frame's votes as (strategy name, direction, weight)."""
-    d = int(frame.direction[i])
-    return Decision(
-        ts=int(frame.ts[i]),
-        symbol=symbol,
-        direction=d,
-        confidence=float(frame.confidence[i]),
-        price=float(frame.close[i]),
-        stop=float(frame.stop[i]) if d != 0 else None,
-        take=float(frame.take[i]) if d != 0 else None,
-        strategy_votes=tuple(
-            (name, int(vd), float(w[i])) for name, direction, w in votes if (vd := direction[i]) != 0
-        ),
-    )
+class _BareRows:
+    """A confluence frame's bars with a decision (direction != 0), ready to become `Decision`s without
+    the reasons text (see PrecomputedDecisions).
+
+    Why rows: the engine asks at every event, and most events are not on a decision bar. A dict by
+    candle open time answers "is there one?" without a binary search, and a decision bar's fields come
+    out of three row reads instead of a dozen scalar reads of separate arrays. Only decision bars are
+    kept, so the copy is a fraction of the frame. The values are the same Python ints and floats the
+    scalar reads gave (a float64 column read via `tolist` is the same float; so is a float32 one
+    widened to float64 first), so the Decisions are identical.
+    """
+
+    __slots__ = ("_ints", "_names", "_nums", "_ts", "_weights", "at")
+
+    def __init__(self, frame: Any, candle_ts: IntArray) -> None:
+        bars = np.flatnonzero(np.asarray(frame.direction) != 0)
+        votes = frame.votes
+        # candle open time -> row; the feed's candle times (not the frame's) are what events carry
+        self.at: dict[int, int] = dict(
+            zip(np.asarray(candle_ts)[bars].tolist(), range(len(bars)), strict=True)
+        )
+        self._ts = np.asarray(frame.ts)[bars]
+        # per row: direction, then each vote's direction / its weight / confidence, close, stop, take
+        self._ints = np.column_stack(
+            [np.asarray(frame.direction)[bars]] + [np.asarray(v.direction)[bars] for v in votes]
+        ).astype(np.int64)
+        self._weights = (
+            np.column_stack([np.asarray(v.weight, dtype=np.float64)[bars] for v in votes])
+            if votes
+            else np.empty((len(bars), 0))
+        )
+        columns = (frame.confidence, frame.close, frame.stop, frame.take)
+        self._nums = np.column_stack([np.asarray(a, dtype=np.float64)[bars] for a in columns])
+        self._names = [v.strategy.name for v in votes]
+
+    def decision(self, symbol: str, j: int) -> Decision:
+        """The Decision of row `j` (as `DecisionFrame.decision_at` gives it, without the reasons)."""
+        d, *vote_dirs = self._ints[j].tolist()
+        confidence, price, stop, take = self._nums[j].tolist()
+        weights = self._weights[j].tolist()
+        return Decision(
+            ts=int(self._ts[j]),
+            symbol=symbol,
+            direction=d,
+            confidence=confidence,
+            price=price,
+            stop=stop,
+            take=take,
+            strategy_votes=tuple(
+                (name, vd, w) for name, vd, w in zip(self._names, vote_dirs, weights, strict=True) if vd != 0
+            ),
+        )
 
 
 class SignalFrame:

@@ -375,18 +375,22 @@ class Engine:
 
     def marks(self, positions: dict[str, Any] | None = None) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}
-        for s in positions if positions is not None else self.ledger.positions():
-            m = self._mark(s)
+        mark = self._mark
+        for s in positions if positions is not None else self.ledger.open_symbols():
+            m = mark(s)
             if m is not None:
                 out[s] = m
         return out
 
     def _mark(self, symbol: str) -> Decimal | None:
         """The last close of `symbol` as Decimal, converted once per candle (equity is valued on every
-        event, mostly at marks that have not moved since the last one)."""
-        got = self._last_close(symbol)
+        event, mostly at marks that have not moved since the last one). `_last_close`, inlined: this
+        runs for every open position on every event."""
+        got = self.feed.last_close(symbol)
         if got is None:
-            return None
+            got = self._last.get(symbol)
+            if got is None:
+                return None
         cached = self._marks.get(symbol)
         if cached is not None and cached[0] == got[0]:
             return cached[1]

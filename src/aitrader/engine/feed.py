@@ -95,7 +95,10 @@ class HistoricalFeed:
             self._at = (close_ms, rank)
             self._clock.advance_to(close_ms)
             self.visited += 1
-            yield CandleClosed(symbol, self.timeframe, self._candles[symbol].candle(i))
+            candle = self._candles[symbol].candle(i)
+            # the delivered candle is the newest closed of its symbol: what `last_close` would search for
+            self._last_close[symbol] = (close_ms, (candle.ts, candle.close))
+            yield CandleClosed(symbol, self.timeframe, candle)
         # the history ends after its last candle, not at the last one anything happened on
         ends = [int(c.ts[-1]) + self._tf_ms for c in self._candles.values() if len(c)]
         if ends and max(ends) > self._clock.now():
@@ -112,10 +115,15 @@ class HistoricalFeed:
         open). Candles closed before now were skipped because nothing could happen in them.
         """
         now = self._clock.now()
-        ts = self._candles[symbol].ts
-        later_at_now = self._at[0] == now and self._rank[symbol] > self._at[1]
-        first_ahead = int(ts.searchsorted(now - self._tf_ms, "left" if later_at_now else "right"))
-        start = max(self._cursor[symbol] + 1, first_ahead)
+        at_now, at_rank = self._at
+        rank = self._rank[symbol]
+        if at_now == now and rank == at_rank:
+            start = self._cursor[symbol] + 1  # this event's symbol: its candle closing now was delivered
+        else:
+            ts = self._candles[symbol].ts
+            later_at_now = at_now == now and rank > at_rank
+            first_ahead = int(ts.searchsorted(now - self._tf_ms, "left" if later_at_now else "right"))
+            start = max(self._cursor[symbol] + 1, first_ahead)
         nxt = self._next_index(symbol, start, interest)
         if nxt is None:
             self._pending.pop(symbol, None)
