@@ -47,6 +47,7 @@ class Ledger:
         # sums over them add up in the same order as a scan would); rebuilt only when a position
         # opens or closes, because equity is asked for on every candle and positions change rarely
         self._open: list[Position] = []
+        self._open_symbols: tuple[str, ...] = ()  # their symbols, asked for on every event too
         for ccy, amount in (balances or {}).items():
             self.deposit(ccy, amount, ts, note="starting balance")
 
@@ -101,7 +102,7 @@ class Ledger:
 
     def open_symbols(self) -> list[str]:
         """Symbols of the open positions, in the order of `positions()` (without building the dict)."""
-        return [p.symbol for p in self._open]
+        return list(self._open_symbols)
 
     def positions(self, open_only: bool = True) -> dict[str, Position]:
         if open_only:
@@ -173,7 +174,7 @@ class Ledger:
         if fill_id in self._fill_ids:
             return False
         amount, price, fee = fill.amount, fill.price, fill.fee
-        if amount <= 0 or price <= 0 or fee < 0:
+        if amount <= ZERO or price <= ZERO or fee < ZERO:  # Decimal zero: faster than comparing to int
             raise OrderError(
                 f"fill {fill_id}: amount and price must be positive and fee not negative "
                 f"(amount={amount}, price={price}, fee={fee})"
@@ -187,10 +188,8 @@ class Ledger:
         notional = amount * price
         fee_ccy = fill.fee_currency or quote
         buy = fill.side is Side.BUY
-        sign = 1 if buy else -1
         # the movements in booking order: quote and base of the trade, then the fee
-        q_delta = -sign * notional
-        b_delta = sign * amount
+        q_delta, b_delta = (-notional, amount) if buy else (notional, -amount)
         deltas: tuple[tuple[str, Decimal, EntryKind], ...]
         if fee:
             f_delta = -fee
@@ -217,7 +216,7 @@ class Ledger:
                 net[ccy] = net.get(ccy, ZERO) + delta
         for ccy, delta in net.items():
             have = balances.get(ccy, ZERO)
-            if have + delta < 0:
+            if have + delta < ZERO:
                 raise OrderError(
                     f"fill {fill_id} ({fill.side} {amount} {symbol} @ {price}) needs "
                     f"{-delta} {ccy} but the balance is {have}"
@@ -226,7 +225,7 @@ class Ledger:
         # all checks passed: mutate
         self._positions[symbol] = pos
         self._fill_ids.add(fill_id)
-        was_open = pos.amount > 0
+        was_open = pos.amount > ZERO
         if buy:
             pos.add(amount, notional, fill.ts)
         else:
@@ -237,8 +236,9 @@ class Ledger:
                 pos.fees += fee
             elif fee_ccy == base:
                 pos.fees += pos.remove(fee)
-        if (pos.amount > 0) != was_open:
-            self._open = [p for p in self._positions.values() if p.is_open]
+        if (pos.amount > ZERO) != was_open:
+            self._open = [p for p in self._positions.values() if p.amount > ZERO]  # `is_open`, inlined
+            self._open_symbols = tuple(p.symbol for p in self._open)
         for ccy, delta, _ in deltas:
             balances[ccy] = balances.get(ccy, ZERO) + delta
         self._raw.append((fill, deltas))

@@ -42,7 +42,7 @@ class Position:
 
     @property
     def is_open(self) -> bool:
-        return self.amount > 0
+        return self.amount > ZERO
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         return self.amount * mark - self.cost

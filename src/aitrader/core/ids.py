@@ -22,6 +22,7 @@ class ClientIdGenerator:
             raise ValueError(f"client id prefix {prefix!r} must be 1-8 letters or digits")
         self.prefix = prefix
         self._seq = start
+        self._slugs: dict[str, str] = {}  # symbol -> slug: a backtest asks for thousands of ids per symbol
 
     @property
     def seq(self) -> int:
@@ -30,4 +31,7 @@ class ClientIdGenerator:
 
     def next(self, symbol: str, ts_ms: int) -> str:
         self._seq += 1
-        return f"{self.prefix}-{symbol_slug(symbol)}-{ts_ms}-{self._seq}"
+        slug = self._slugs.get(symbol)
+        if slug is None:
+            slug = self._slugs[symbol] = symbol_slug(symbol)
+        return f"{self.prefix}-{slug}-{ts_ms}-{self._seq}"

@@ -342,9 +342,11 @@ class Engine:
         if self.replacer is not None and self.replacer.cancelling(entry.request.client_id):
             return  # timed out: the replacer decides (`_resolved`), its replacement inherits the levels
         levels = self._protection.pop(entry.request.client_id, None)
+        if levels is None:
+            return  # nothing to place, or placed already (an entry's fill and its status both end up here)
         s = entry.request.symbol
         pos = self.om.position(s)
-        if levels is None or pos is None or pos.protective_ids() or self._exiting(s):
+        if pos is None or pos.protective_ids() or self._exiting(s):
             return
         rules = self.rules(s)
         amount = rules.round_amount(pos.amount)

@@ -62,9 +62,12 @@ def interest_for(open_orders: list[Order], in_position: bool, entries_possible: 
     has_entry = any(o.request.purpose is OrderPurpose.ENTRY for o in open_orders)
     flat_wants = _ENTRY if entries_possible and not has_entry else _NONE
     signals = _EXIT if in_position else flat_wants
+    if low == -math.inf and high == math.inf:
+        return _SIGNALS_ONLY[signals]  # no resting level: one of three, built once (asked on every event)
     return Interest(False, low, high, signals)
 
 
 _EXIT: frozenset[int] = frozenset({-1})
 _ENTRY: frozenset[int] = frozenset({1})
 _NONE: frozenset[int] = frozenset()
+_SIGNALS_ONLY: dict[frozenset[int], Interest] = {s: Interest(signals=s) for s in (_EXIT, _ENTRY, _NONE)}

@@ -20,10 +20,27 @@ class TradeStats:
         if window < 1:
             raise ValueError("window must be at least 1")
         self._pnl: deque[Decimal] = deque(maxlen=window)
+        # the window's wins and its losses (as positive numbers), each in the order recorded: what
+        # filtering `_pnl` would give, kept as trades come and go, because the Kelly fraction is
+        # recomputed after every closed trade and filtering the whole window each time was most of it
+        self._wins: deque[Decimal] = deque()
+        self._losses: deque[Decimal] = deque()
         self._kelly: Decimal | None = None  # cached until the next record (sizing asks on every entry)
 
     def record(self, pnl_fraction: Decimal) -> None:
-        self._pnl.append(Decimal(pnl_fraction))
+        pnl = self._pnl
+        if len(pnl) == pnl.maxlen:  # the oldest trade leaves the window: it is the first of its kind
+            oldest = pnl[0]
+            if oldest > ZERO:
+                self._wins.popleft()
+            elif oldest < ZERO:
+                self._losses.popleft()
+        p = Decimal(pnl_fraction)
+        pnl.append(p)
+        if p > ZERO:
+            self._wins.append(p)
+        elif p < ZERO:
+            self._losses.append(-p)
         self._kelly = None
 
     def __len__(self) -> int:
@@ -39,8 +56,7 @@ class TradeStats:
         n = len(self._pnl)
         if not n:
             return None
-        wins = [p for p in self._pnl if p > 0]
-        losses = [-p for p in self._pnl if p < 0]
+        wins, losses = self._wins, self._losses
         w = Decimal(len(wins)) / n
         if not wins:
             return Decimal(-1)

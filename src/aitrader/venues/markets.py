@@ -39,6 +39,7 @@ DEFAULT_MAKER_FEE = Decimal("0.0016")
 DEFAULT_TAKER_FEE = Decimal("0.0026")
 
 RoundMode = Literal["nearest", "down", "up"]
+_ROUNDING: dict[str, str] = {"nearest": ROUND_HALF_EVEN, "down": ROUND_FLOOR, "up": ROUND_CEILING}
 
 
 class PrecisionMode(StrEnum):
@@ -132,8 +133,7 @@ class MarketRules:
 
     def round_price(self, price: Decimal, mode: RoundMode = "nearest") -> Decimal:
         """To the price tick; `down`/`up` for rounding in the conservative direction."""
-        rounding = {"nearest": ROUND_HALF_EVEN, "down": ROUND_FLOOR, "up": ROUND_CEILING}[mode]
-        return (price / self.price_tick).to_integral_value(rounding) * self.price_tick
+        return (price / self.price_tick).to_integral_value(_ROUNDING[mode]) * self.price_tick
 
     def check(self, amount: Decimal, price: Decimal | None) -> None:
         """Raise OrderError saying what is wrong when the exchange would refuse this order.
@@ -146,7 +146,7 @@ class MarketRules:
             self.check_cost(amount, price)
 
     def check_amount(self, amount: Decimal) -> None:
-        if amount <= 0:
+        if amount <= ZERO:
             raise OrderError(f"{self.symbol}: amount {amount} must be positive")
         if amount % self.amount_step:
             raise OrderError(
@@ -162,7 +162,7 @@ class MarketRules:
             )
 
     def check_price(self, price: Decimal) -> None:
-        if price <= 0:
+        if price <= ZERO:
             raise OrderError(f"{self.symbol}: price {price} must be positive")
         if price % self.price_tick:
             raise OrderError(

@@ -45,6 +45,6 @@ class SlippageModel:
 
     def fraction(self, amount: Decimal, candle_volume: Decimal | None) -> Decimal:
         frac = self.bps / BPS
-        if candle_volume is not None and candle_volume > 0 and self.volume_impact:
+        if candle_volume is not None and candle_volume > ZERO and self.volume_impact:
             frac += self.volume_impact * amount / candle_volume
         return frac

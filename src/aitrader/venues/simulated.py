@@ -368,7 +368,7 @@ class SimulatedVenue:
         want = order.remaining
         qty = want if cap.left is None else min(want, cap.left)
         qty = rules.round_amount(qty)
-        if qty <= 0:
+        if qty <= ZERO:
             return  # no volume left in this candle; try again on the next
         price = base_price
         if slip:
@@ -386,7 +386,7 @@ class SimulatedVenue:
         short_of_funds = afford < qty
         qty = min(qty, afford)
         now = bar.ts
-        if qty > 0:
+        if qty > ZERO:
             fee = qty * price * rate
             fill = Fill(
                 fill_id=f"{order.venue_id}-{len(order.fills) + 1}",
@@ -409,7 +409,7 @@ class SimulatedVenue:
             order.fees += fee
             order.fills.append(fill)
             self._events.append(fill)
-            if order.remaining <= 0:
+            if order.remaining <= ZERO:
                 self._close(sim, OrderStatus.FILLED, now)
             else:
                 self._transition(sim, OrderStatus.PARTIALLY_FILLED, now)
@@ -432,7 +432,7 @@ class SimulatedVenue:
         cash = self.ledger.balance(rules.quote)
         unit = price * (ONE + rate)
         qty = rules.round_amount(cash / unit)
-        while qty > 0 and qty * price + qty * price * rate > cash:  # guard the division's rounding
+        while qty > ZERO and qty * price + qty * price * rate > cash:  # guard the division's rounding
             qty -= rules.amount_step
         return max(qty, ZERO)
 
