@@ -19,6 +19,7 @@ Prices from the Decision (floats) become Decimal via `Decimal(repr(x))`.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -64,7 +65,8 @@ class RiskManager(GateOrders):
         self.ids = ids or ClientIdGenerator()
         self.stats = TradeStats(kelly_window)
         self.guard = EquityGuard(cfg.daily_loss_limit, cfg.max_drawdown)
-        self.rejections: list[Rejection] = []
+        # the newest MAX_REJECTIONS (a deque drops the oldest in O(1); trimming a full list moved all)
+        self.rejections: deque[Rejection] = deque(maxlen=MAX_REJECTIONS)
         self._paused = False
         self._pause_reason = ""
 
@@ -132,7 +134,6 @@ class RiskManager(GateOrders):
         except _Reject as r:
             rej = Rejection(now_ms, decision.symbol, r.reason, r.details, r.code)
             self.rejections.append(rej)
-            del self.rejections[:-MAX_REJECTIONS]
             log.info("entry %s rejected: %s", decision.symbol, r.reason)
             return rej
         return self.entry_order(decision.symbol, amount, now_ms, strategy="confluence")
