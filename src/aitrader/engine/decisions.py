@@ -63,18 +63,20 @@ class PrecomputedDecisions:
         return {s: np.asarray(f.direction, dtype=np.int8) for s, f in self._frames.items()}
 
     def decision(self, symbol: str, event: CandleClosed) -> Decision | None:
-        frame = self._frames.get(symbol)
-        if frame is None:
-            return None
-        if not self._with_reasons and hasattr(frame, "votes") and hasattr(frame, "confidence"):
-            rows = self._rows.get(symbol)
-            if rows is None:
+        rows = self._rows.get(symbol)
+        if rows is None:
+            frame = self._frames.get(symbol)
+            if frame is None:
+                return None
+            if not self._with_reasons and hasattr(frame, "votes") and hasattr(frame, "confidence"):
                 rows = self._rows[symbol] = _BareRows(frame, self._ts[symbol])
+        if rows is not None:
             j = rows.at.get(event.candle.ts)
             if j is None:
                 return None
             self.looked_up += 1
             return rows.decision(symbol, j)
+        frame = self._frames[symbol]
         ts = self._ts[symbol]
         candle_ts = event.candle.ts
         i = int(ts.searchsorted(candle_ts))
@@ -96,7 +98,7 @@ class _BareRows:
     widened to float64 first), so the Decisions are identical.
     """
 
-    __slots__ = ("_ints", "_names", "_nums", "_ts", "_weights", "at")
+    __slots__ = ("_ints", "_names", "_nums", "_weights", "at")
 
     def __init__(self, frame: Any, candle_ts: IntArray) -> None:
         bars = np.flatnonzero(np.asarray(frame.direction) != 0)
@@ -105,10 +107,11 @@ class _BareRows:
         self.at: dict[int, int] = dict(
             zip(np.asarray(candle_ts)[bars].tolist(), range(len(bars)), strict=True)
         )
-        self._ts = np.asarray(frame.ts)[bars]
-        # per row: direction, then each vote's direction / its weight / confidence, close, stop, take
+        # per row: the frame's time, direction, then each vote's direction / each vote's weight /
+        # confidence, close, stop, take
         self._ints = np.column_stack(
-            [np.asarray(frame.direction)[bars]] + [np.asarray(v.direction)[bars] for v in votes]
+            [np.asarray(frame.ts, dtype=np.int64)[bars], np.asarray(frame.direction)[bars]]
+            + [np.asarray(v.direction)[bars] for v in votes]
         ).astype(np.int64)
         self._weights = (
             np.column_stack([np.asarray(v.weight, dtype=np.float64)[bars] for v in votes])
@@ -121,11 +124,11 @@ class _BareRows:
 
     def decision(self, symbol: str, j: int) -> Decision:
         """The Decision of row `j` (as `DecisionFrame.decision_at` gives it, without the reasons)."""
-        d, *vote_dirs = self._ints[j].tolist()
+        ts, d, *vote_dirs = self._ints[j].tolist()
         confidence, price, stop, take = self._nums[j].tolist()
         weights = self._weights[j].tolist()
         return Decision(
-            ts=int(self._ts[j]),
+            ts=ts,
             symbol=symbol,
             direction=d,
             confidence=confidence,

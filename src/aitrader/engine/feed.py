@@ -69,6 +69,7 @@ class HistoricalFeed:
         self._pending: dict[str, int] = {}  # scheduled index per symbol (one at a time)
         self._at: tuple[int, int] = (-1, -1)  # (close ms, symbol rank) of the last delivered candle
         self._last_close: dict[str, tuple[int, tuple[int, float] | None]] = {}  # symbol -> (now, answer)
+        self._last_close_k: dict[str, int] = {}  # symbol -> index of its last answer (-1: none yet)
         self.visited = 0
 
     @property
@@ -102,6 +103,7 @@ class HistoricalFeed:
             candle = self._candles[symbol].candle(i)
             # the delivered candle is the newest closed of its symbol: what `last_close` would search for
             self._last_close[symbol] = (close_ms, (candle.ts, candle.close))
+            self._last_close_k[symbol] = i
             yield CandleClosed(symbol, self.timeframe, candle)
         # the history ends after its last candle, not at the last one anything happened on
         ends = [int(c.ts[-1]) + self._tf_ms for c in self._candles.values() if len(c)]
@@ -141,8 +143,19 @@ class HistoricalFeed:
         if cached is not None and cached[0] == now:
             return cached[1]  # asked again within one event (equity, then sizing)
         c = self._candles[symbol]
-        k = int(c.ts.searchsorted(now - self._tf_ms, "right")) - 1
-        got = (int(c.ts[k]), float(c.close[k])) if k >= 0 else None
+        ts = c.ts
+        upto = now - self._tf_ms  # the newest candle closed at now opened at or before this
+        # the clock only moves forward, so the answer is at or after the last one, mostly the same
+        # candle or the next: two reads, and a binary search (a few % of a backtest) only beyond that
+        k = self._last_close_k.get(symbol, -1)
+        n = len(ts)
+        if k + 1 < n and ts[k + 1] <= upto:
+            if k + 2 < n and ts[k + 2] <= upto:
+                k = int(ts.searchsorted(upto, "right")) - 1
+            else:
+                k += 1
+        self._last_close_k[symbol] = k
+        got = (int(ts[k]), float(c.close[k])) if k >= 0 else None
         self._last_close[symbol] = (now, got)
         return got
 
