@@ -140,14 +140,15 @@ class Engine:
         self.venue.on_candle(symbol, candle)
         self._pump()
         self._expire_entries(symbol)  # only this symbol's: its candle was just matched, others' not yet
-        equity = self.equity()
+        marks = self.marks()  # equity and, on an entry, the exposures are valued at the same marks
+        equity = self.ledger.equity(marks, self.quote)
         self.risk.on_equity(self.clock.now(), equity)
         if self.risk.killed:
             self._flatten_all()
         decision = self.decisions.decision(symbol, ev)
         if decision is not None:
             self.stats.decisions += 1
-            self._act(decision, equity)
+            self._act(decision, equity, marks)
         entries_possible = not self._dormant()
         for s in self._touched:
             orders = self.om.open_orders(s)
@@ -167,11 +168,11 @@ class Engine:
 
     # ---- decisions -> orders
 
-    def _act(self, d: Decision, equity: Decimal) -> None:
+    def _act(self, d: Decision, equity: Decimal, marks: dict[str, Decimal]) -> None:
         s = d.symbol
         pos = self.om.position(s)
         if d.direction > 0 and pos is None and not self.om.has_open_orders(s):
-            self._enter(d, equity)
+            self._enter(d, equity, marks)
         elif d.direction < 0 and pos is not None:
             self._exit(s, "")
         elif d.direction < 0:
@@ -188,11 +189,12 @@ class Engine:
             got = self._rules[symbol] = self.markets.rules_for(symbol)
         return got
 
-    def _enter(self, d: Decision, equity: Decimal) -> None:
+    def _enter(self, d: Decision, equity: Decimal, marks: dict[str, Decimal]) -> None:
+        """`marks`: the open positions' marks `equity` was valued at, this event (valuing them again
+        for the exposures took a tenth of an entry)."""
         rules = self.rules(d.symbol)
         now = self.clock.now()
         positions = self.ledger.positions()
-        marks = self.marks(positions)
         exposure = {s: p.amount * marks[s] for s, p in positions.items() if s in marks}
         out = self.risk.size_entry(d, equity, exposure, rules, now)
         if not isinstance(out, OrderRequest):
