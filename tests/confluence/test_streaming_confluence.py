@@ -193,6 +193,7 @@ def test_the_configured_budget_bounds_and_times_every_update(btc: OHLCV) -> None
     stream = Confluence(cfg, [(registry.create("ema_cross"), 1.0), (Slow(), 1.0)]).streamer("BTC/USDT")
     out = [stream.update(bar) for bar in rows(btc.slice(0, 12))]
     assert all(d is not None and "slow_user: timed out, signals dropped" in d.reasons for d in out)
+    stream.flush_metrics()  # the live decision source does this as it hands each decision out
     for n in ("ema_cross", "slow_user"):  # every update of every strategy is observed
         assert sample("aitrader_strategy_runtime_seconds_count", n) == before[n] + 12
     assert sample("aitrader_strategy_timeouts_total", "slow_user") == timeouts + 12
@@ -251,3 +252,26 @@ def test_a_hanging_user_strategy_is_abandoned_at_the_budget(btc: OHLCV) -> None:
         hangs.release.set()
     dropped = [d is not None and "hangs_user: timed out, signals dropped" in d.reasons for d in out]
     assert dropped == [False, False, True, False]
+
+
+def test_strategy_times_are_observed_by_flush_or_every_unobserved_max_updates(btc: OHLCV) -> None:
+    from aitrader.confluence.streaming import UNOBSERVED_MAX
+
+    def count() -> float:
+        sample = REGISTRY.get_sample_value("aitrader_strategy_runtime_seconds_count", {"strategy": "squeeze"})
+        return sample or 0.0
+
+    cfg = ConfluenceConfig(strategy_budget_ms=50.0)
+    stream = Confluence(cfg, [(registry.create("squeeze"), 1.0)]).streamer("X/Y")
+    bars = rows(btc.slice(0, UNOBSERVED_MAX + 5))
+    before = count()
+    for bar in bars[:3]:
+        stream.update(bar)
+    assert count() == before  # not yet: observed after the decision is out
+    stream.flush_metrics()
+    assert count() == before + 3
+    for bar in bars[3:]:
+        stream.update(bar)
+    assert count() == before + 3 + UNOBSERVED_MAX  # flushed by itself at the bound, 2 still waiting
+    stream.flush_metrics()
+    assert count() == before + len(bars)

@@ -164,6 +164,9 @@ class StreamingDecisions:
             if last_ts != ts:  # already fed (warm-up history) or not in the cache
                 return None
             took_ms = (time.perf_counter() - t0) * 1000.0
+        stream = self.streams.get(symbol)
+        if stream is not None:  # its strategy timings, kept off the close-to-decision path
+            stream.flush_metrics()
         self.runtime_ms += took_ms
         SCAN_LOOP_SECONDS.observe(took_ms / 1000.0)
         self.evaluated += 1
