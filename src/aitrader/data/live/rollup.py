@@ -2,9 +2,9 @@
 
 Why not resample the whole window each time: a live process would redo O(history) work per
 candle. A `Rollup` holds only the base candles of the bucket being filled and, when that bucket
-closes, aggregates them with `aitrader.data.resample.resample` itself, so live and historical
-higher-timeframe candles are the same by construction (same bucket grid incl. Monday weeks, same
-open/high/low/close/volume rules, same float sums).
+closes, aggregates them by `resample`'s rules (its bucket grid incl. Monday weeks via
+`bucket_offset_ms`, the same open/high/low/close/volume and the same numpy float sum), so live and
+historical higher-timeframe candles are equal (tests/data/test_cache.py checks it at every step).
 
 A bucket closes exactly when `resample` would emit it: a later base candle arrives (ts >= its end),
 its final sub-interval arrived (ts + base == end), or the clock reaches its end (`advance`).
@@ -15,6 +15,8 @@ part of it); later buckets are built from the candles they have.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from aitrader.core.candles import OHLCV, Candle
 from aitrader.core.time import timeframe_to_ms
@@ -63,14 +65,20 @@ class Rollup:
         return []
 
     def _flush(self) -> list[Candle]:
+        """The bucket's candle, aggregated as `resample` aggregates one bucket (first open, highest
+        high, lowest low, last close, volume summed by numpy's `add.reduceat`, bit for bit the same).
+        Not through `resample` itself: its generality costs ~1 ms per call, and every pair's higher
+        candle closes in the same burst of frames (50 pairs: 50 ms on the path to their decisions)."""
         bucket, rows = self._bucket, self._rows
         self._bucket, self._rows = None, []
         if bucket is None or not rows:
             return []
         self._done = bucket
-        part = OHLCV.from_arrays(*zip(*rows, strict=True))
-        # the first bucket under resample's rule (dropped when the data starts inside it), later ones
-        # as they are: this bucket's candles are all `part` holds, so its own start is not the data's
-        got = resample(part, self.src_tf, self.dst_tf, now_ms=bucket + self._dst, partial_first=self._started)
-        self._started = True
-        return [got.candle(0)] if len(got) else []
+        started, self._started = self._started, True
+        if not started and rows[0].ts != bucket:
+            return []  # the data starts inside its first bucket: dropped, as resample drops it
+        high = np.array([r.high for r in rows]).max()
+        low = np.array([r.low for r in rows]).min()
+        volume = np.add.reduceat(np.array([r.volume for r in rows]), [0])[0]
+        o, c = float(rows[0].open), float(rows[-1].close)
+        return [Candle(int(bucket), o, float(high), float(low), c, float(volume))]
