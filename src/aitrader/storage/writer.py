@@ -16,6 +16,12 @@ everything enqueued before it was committed or reported failed; `on_commit(label
 each commit with the labels of the items it made durable. An item only `put()` is not acknowledged
 until one of those has happened - a crash before that may lose it.
 
+The worker thread is the writer's own and runs at a lower OS priority than the event loop
+(`WRITER_NICE`, Linux; elsewhere it runs at the process's priority): its SQLAlchemy work otherwise
+competes for a core with the loop thread whenever both are runnable, and on a small machine the loop
+then waits for the scheduler in the middle of a burst of market-data frames (bench/live.py showed
+10-40 ms stalls). Writes are not latency-bound; the loop's reaction to a frame is.
+
 A write is a function of a `TenantSession`, e.g. `lambda s: s.upsert_order(order)`. It runs later, in
 another thread: pass objects the caller will not mutate meanwhile (or a copy).
 """
@@ -24,8 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -38,6 +47,22 @@ from aitrader.storage.repository import TenantSession, check_tenant_id, flush_wr
 log = logging.getLogger(__name__)
 
 WriteFn = Callable[[TenantSession], object]
+
+
+WRITER_NICE = 10  # added to the writer thread's niceness (0 = the process's own priority)
+
+
+def _lower_priority() -> None:
+    """Worker-thread initializer: raise this thread's niceness by `WRITER_NICE` (per thread on Linux,
+    where setpriority takes a thread id); silently nothing where that is not possible."""
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None or not WRITER_NICE:
+        return
+    tid = threading.get_native_id()
+    try:
+        setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WRITER_NICE)
+    except OSError as e:
+        log.debug("storage writer: could not lower the thread's priority: %s", e)
 
 
 class WriterClosed(AitraderError):
@@ -94,6 +119,7 @@ class StorageWriter:
         self._known_tenants: set[str] = set()
         self._queue: asyncio.Queue[_Item | _Barrier] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self._closing = False
         self.stats = WriterStats()
 
@@ -110,6 +136,7 @@ class StorageWriter:
     def start(self) -> None:
         if self._task is not None:
             raise WriterClosed("writer already started")
+        self._executor = ThreadPoolExecutor(1, "storage-writer", initializer=_lower_priority)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="storage-writer")
 
     async def put(self, tenant_id: str, fn: WriteFn, *, label: str = "") -> None:
@@ -148,6 +175,13 @@ class StorageWriter:
             raise WriterClosed("storage writer is closed" if self._closing else "storage writer not started")
 
     async def _run(self) -> None:
+        try:
+            await self._serve()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+
+    async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
         stop = False
         while not stop:
@@ -177,7 +211,7 @@ class StorageWriter:
             DB_WRITE_QUEUE_DEPTH.set(self._queue.qsize())  # what waits behind this batch
             if batch:
                 try:
-                    errors = await asyncio.to_thread(self._write_batch, batch)
+                    errors = await loop.run_in_executor(self._executor, self._write_batch, batch)
                 except BaseException as e:  # a bug in our own code: fail the batch, keep the writer alive
                     log.exception("storage writer: batch crashed")
                     errors = [e] * len(batch)
