@@ -208,3 +208,26 @@ def test_metric_sample_written_by_writer_has_labels(migrated: Engine) -> None:
     asyncio.run(go())
     with tenant_scope(migrated, "t") as ts:
         assert [(m.value, m.labels) for m in ts.list_metrics("q")] == [(2.0, {"k": "v"})]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+async def test_batches_run_on_the_writers_own_thread_below_the_event_loops_priority(migrated: Engine) -> None:
+    from aitrader.storage.writer import WRITER_NICE
+
+    seen: list[tuple[str, int]] = []
+
+    def probe(s: TenantSession) -> None:  # runs where the batch runs
+        import threading
+
+        me = threading.current_thread()
+        seen.append((me.name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        s.add_metric(MetricSample("load", 1, 1.0))
+
+    writer = StorageWriter(migrated)
+    writer.start()
+    await writer.write("t", probe)
+    await writer.close()
+    [(name, nice)] = seen
+    assert name.startswith("storage-writer")
+    assert nice == os.getpriority(os.PRIO_PROCESS, 0) + WRITER_NICE
+    assert _count(migrated, MetricRow) == 1
