@@ -35,7 +35,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from aitrader.accounting.ledger import Ledger
 from aitrader.backtest.trades import TradeTable
@@ -377,10 +376,11 @@ class Engine:
         got = self.feed.last_close(symbol)
         return got if got is not None else self._last.get(symbol)
 
-    def marks(self, positions: dict[str, Any] | None = None) -> dict[str, Decimal]:
+    def marks(self) -> dict[str, Decimal]:
+        """The open positions' marks (see `_mark`), by symbol."""
         out: dict[str, Decimal] = {}
         mark = self._mark
-        for s in positions if positions is not None else self.ledger.open_symbols():
+        for s in self.ledger.open_symbols():
             m = mark(s)
             if m is not None:
                 out[s] = m
@@ -388,13 +388,10 @@ class Engine:
 
     def _mark(self, symbol: str) -> Decimal | None:
         """The last close of `symbol` as Decimal, converted once per candle (equity is valued on every
-        event, mostly at marks that have not moved since the last one). `_last_close`, inlined: this
-        runs for every open position on every event."""
-        got = self.feed.last_close(symbol)
+        event, mostly at marks that have not moved since the last one)."""
+        got = self._last_close(symbol)
         if got is None:
-            got = self._last.get(symbol)
-            if got is None:
-                return None
+            return None
         cached = self._marks.get(symbol)
         if cached is not None and cached[0] == got[0]:
             return cached[1]

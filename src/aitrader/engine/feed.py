@@ -189,7 +189,6 @@ class HistoricalFeed:
                 return hit
         return limit if limit < n else None
 
-
     def _first_signal_at(self, symbol: str, v: int, arr: IntArray, start: int) -> int:
         """`arr.searchsorted(start, "left")` for the signal indexes `arr` of (`symbol`, `v`), tried first
         at the last answer and the one after it (`start` never decreases per symbol, so everything
