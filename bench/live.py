@@ -24,6 +24,11 @@ What is measured (only over the `--seconds` window after the first `--settle` se
   release (a candle waits until every pair's stream reached its close), gets that decision from
   `decisions.decision(symbol, event)` - including the engine's queue and the risk/venue/persist
   work of candles ahead of it in the same batch;
+- close burst (also printed): the pairs' candles close together, so their closing frames come in a
+  few socket reads, spread over some ms by the simulator; how long after the last of them the
+  last pair's decision is produced. ccxt's client hands over
+  one frame per event-loop turn (`venues.ws_client`), so a frame's decision does not wait for the
+  parsing of the frames behind it, but the burst as a whole still costs every pair's work;
 - CPU share of this process and of the simulator process (psutil; 100 % = one core);
 - StorageWriter queue depth, sampled every 20 ms (peak and at the end of the window);
 - machine load (os.getloadavg before and after) and core count.
@@ -222,6 +227,8 @@ class Probe:
     produced: dict[tuple[str, int], float] = field(default_factory=dict)  # (symbol, ts) -> t computed
     # (frame t, close ms, decision call start t, decision end t) for the breakdown
     calls: list[tuple[float, int, float, float]] = field(default_factory=list)
+    # candle open ms -> [first closing frame t, last decision t] over the pairs (the close's burst)
+    bursts: dict[int, list[float]] = field(default_factory=dict)
     missing: int = 0
     decisions: int = 0
     signals: int = 0
@@ -254,6 +261,8 @@ class Probe:
         self.latencies.append((frame_t, made - frame_t))
         self.handouts.append((frame_t, t - frame_t))
         self.calls.append((frame_t, candle_ts, started, t))
+        b = self.bursts.setdefault(candle_ts, [frame_t, made])
+        b[0], b[1] = min(b[0], frame_t), max(b[1], made)
 
 
 def cpu_s(p: psutil.Process) -> float:
@@ -456,6 +465,20 @@ async def run(args: argparse.Namespace) -> bool:
         f"decision call {pct(call, 50):.3f}/{pct(call, 99):.3f}; from the last of the {len(pairs)} pairs' "
         f"frames for that close (ordered release satisfied) to the decision {pct(after_all, 50):.2f}/"
         f"{pct(after_all, 99):.2f}"
+    )
+    # the whole burst of one close time: the simulator sends the pairs' closing frames over some ms
+    # (spread), and the last decision of the burst comes after the work of every pair ahead of it
+    # (time in the socket buffer not included)
+    closes = [(ts, b) for ts, b in probe.bursts.items() if ts in last_frame]
+    spread = np.array([last_frame[ts] - b[0] for ts, b in closes]) * 1000.0
+    tail = np.array([b[1] - last_frame[ts] for ts, b in closes]) * 1000.0
+
+    def p50_max(xs: np.ndarray) -> str:
+        return f"{pct(xs, 50):.2f}/{float(xs.max()) if len(xs) else float('nan'):.2f}"
+
+    print(
+        f"  close burst ({len(pairs)} pairs' closes of one candle) p50/max ms: closing frames spread over "
+        f"{p50_max(spread)}; last decision after the last closing frame {p50_max(tail)}"
     )
     avg = getattr(session.decisions, "avg_runtime_ms", None)
     if avg is not None:

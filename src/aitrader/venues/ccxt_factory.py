@@ -17,6 +17,7 @@ import ccxt
 import ccxt.pro
 
 from aitrader.core.errors import ConfigError
+from aitrader.venues.ws_client import use_frame_by_frame
 
 # per exchange: path prefix that stands for each WebSocket host (so two hosts do not collide)
 _WS_HOST_PATHS: dict[str, dict[str, str]] = {
@@ -71,6 +72,7 @@ def make_exchange(
 
     With `api_url`/`ws_url` every REST/WebSocket base in `urls['api']` is rewritten to them.
     `options` is merged into the constructor config (e.g. {"rateLimit": 50, "timeout": 2000}).
+    A ccxt.pro instance's WebSocket clients hand over one frame per event-loop turn (`venues.ws_client`).
     """
     module: Any = ccxt.pro if pro else ccxt
     cls = getattr(module, exchange_id, None)
@@ -84,6 +86,8 @@ def make_exchange(
         config["secret"] = secret
     config.update(options or {})
     exchange = cls(config)
+    if pro:
+        use_frame_by_frame(exchange)  # one WebSocket frame per event-loop turn (venues.ws_client)
     if api_url or ws_url:
         exchange.urls["api"] = _rewrite(exchange_id, exchange.urls["api"], api_url, ws_url)
         if isinstance(exchange.urls.get("test"), dict):
