@@ -24,7 +24,7 @@ from decimal import Decimal
 from aitrader.accounting.entries import EntryKind, LedgerEntry
 from aitrader.accounting.positions import ZERO, Position
 from aitrader.core.errors import DataError, OrderError
-from aitrader.core.orders import Fill, Side
+from aitrader.core.orders import BUY, Fill
 
 
 class Ledger:
@@ -187,7 +187,7 @@ class Ledger:
             raise OrderError(f"fill {fill_id}: {symbol} is {pos.base}/{pos.quote}, not {base}/{quote}")
         notional = amount * price
         fee_ccy = fill.fee_currency or quote
-        buy = fill.side is Side.BUY
+        buy = fill.side is BUY
         # the movements in booking order: quote and base of the trade, then the fee
         q_delta, b_delta = (-notional, amount) if buy else (notional, -amount)
         deltas: tuple[tuple[str, Decimal, EntryKind], ...]

@@ -13,10 +13,10 @@ class Side(StrEnum):
 
     @property
     def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
+        return 1 if self is BUY else -1
 
     def opposite(self) -> Side:
-        return Side.SELL if self is Side.BUY else Side.BUY
+        return SELL if self is BUY else BUY
 
 
 class OrderType(StrEnum):
@@ -42,6 +42,7 @@ class OrderStatus(StrEnum):
 
 
 _TERMINAL = {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+TERMINAL: frozenset[OrderStatus] = frozenset(_TERMINAL)  # `status in TERMINAL` is `status.is_terminal`
 
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset(
@@ -75,6 +76,26 @@ class OrderPurpose(StrEnum):
     STOP_LOSS = "stop_loss"
     TAKE_PROFIT = "take_profit"
     TRAILING_STOP = "trailing_stop"
+
+
+# The members again as plain module globals, for the per-event paths of the engine, venue and ledger:
+# on Python 3.11 `Side.BUY` is looked up through EnumType's `__getattr__` hook (about 110 ns, against
+# 20 ns for a global), and an event of a backtest reads a few dozen of them.
+BUY, SELL = Side.BUY, Side.SELL
+MARKET, LIMIT, STOP_MARKET = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_MARKET
+NEW, OPEN, PARTIALLY_FILLED = OrderStatus.NEW, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED
+FILLED, CANCELLED, REJECTED, EXPIRED = (
+    OrderStatus.FILLED,
+    OrderStatus.CANCELLED,
+    OrderStatus.REJECTED,
+    OrderStatus.EXPIRED,
+)
+ENTRY, EXIT = OrderPurpose.ENTRY, OrderPurpose.EXIT
+STOP_LOSS, TAKE_PROFIT, TRAILING_STOP = (
+    OrderPurpose.STOP_LOSS,
+    OrderPurpose.TAKE_PROFIT,
+    OrderPurpose.TRAILING_STOP,
+)
 
 
 @dataclass(slots=True)

@@ -40,7 +40,18 @@ from aitrader.accounting.ledger import Ledger
 from aitrader.backtest.trades import TradeTable
 from aitrader.core.clock import Clock
 from aitrader.core.decisions import Decision
-from aitrader.core.orders import Order, OrderPurpose, OrderRequest, OrderStatus, OrderType, Side
+from aitrader.core.orders import (
+    ENTRY,
+    EXIT,
+    LIMIT,
+    MARKET,
+    REJECTED,
+    SELL,
+    STOP_MARKET,
+    TERMINAL,
+    Order,
+    OrderRequest,
+)
 from aitrader.core.ports import CandleClosed, Venue
 from aitrader.engine.decisions import DecisionSource
 from aitrader.engine.interest import EVERY, interest_for
@@ -204,7 +215,7 @@ class Engine:
         if self.limit_entries is not None:
             mark = self._mark(d.symbol)
             if mark is not None:
-                out.type, out.price = OrderType.LIMIT, self.limit_entries.price(mark, rules)
+                out.type, out.price = LIMIT, self.limit_entries.price(mark, rules)
                 out.expire_ms = self.limit_entries.expire_ms(out.created_ms)
         self.stats.entries += 1
         if self.protect and (d.stop is not None or d.take is not None or self.trailing_stop is not None):
@@ -227,10 +238,10 @@ class Engine:
             OrderRequest(
                 client_id=self.om.new_client_id(symbol),
                 symbol=symbol,
-                side=Side.SELL,
-                type=OrderType.MARKET,
+                side=SELL,
+                type=MARKET,
                 amount=pos.amount,
-                purpose=OrderPurpose.EXIT,
+                purpose=EXIT,
                 created_ms=self.clock.now(),
                 strategy=why,
                 reduce_only=True,
@@ -240,7 +251,7 @@ class Engine:
 
     def _exiting(self, symbol: str) -> bool:
         """An exit order of `symbol` is open: it closes the whole position, nothing may rest beside it."""
-        return any(o.request.purpose is OrderPurpose.EXIT for o in self.om.open_orders(symbol))
+        return any(o.request.purpose is EXIT for o in self.om.open_orders(symbol))
 
     def _flatten_all(self) -> None:
         for s in list(self.om.positions()):
@@ -249,7 +260,7 @@ class Engine:
         flat_entries = {
             o.request.symbol
             for o in self.om.open_orders()
-            if o.request.purpose is OrderPurpose.ENTRY and self.om.position(o.request.symbol) is None
+            if o.request.purpose is ENTRY and self.om.position(o.request.symbol) is None
         }
         for s in sorted(flat_entries):
             self._cancel_entries(s)
@@ -258,7 +269,7 @@ class Engine:
         """Cancel the resting entries of a flat `symbol` (they get no protection when the cancel lands)."""
         for o in self.om.open_orders(symbol):
             cid = o.request.client_id
-            if o.request.purpose is OrderPurpose.ENTRY:
+            if o.request.purpose is ENTRY:
                 self._protection.pop(cid, None)
                 self._touched.add(symbol)
                 if self.replacer is not None and self.replacer.cancelling(cid):
@@ -334,9 +345,9 @@ class Engine:
                     self.risk.record_trade(closed)
             for ev in events:
                 o = self.om.order(ev.client_id)
-                if o.status is OrderStatus.REJECTED:
+                if o.status is REJECTED:
                     self.stats.venue_rejections += 1
-                if o.request.purpose is OrderPurpose.ENTRY and o.status.is_terminal:
+                if o.request.purpose is ENTRY and o.status in TERMINAL:
                     self._protect_filled(o)
 
     def _protect_filled(self, entry: Order) -> None:
@@ -365,8 +376,8 @@ class Engine:
         )
         for r in reqs:
             r.strategy = entry.request.strategy
-        stop_req = next((r for r in reqs if r.type is OrderType.STOP_MARKET), None)
-        take_req = next((r for r in reqs if r.type is OrderType.LIMIT), None)
+        stop_req = next((r for r in reqs if r.type is STOP_MARKET), None)
+        take_req = next((r for r in reqs if r.type is LIMIT), None)
         if stop_req or take_req:
             self.om.protect(s, stop_req, take_req)
 

@@ -19,7 +19,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aitrader.core.orders import Order, OrderPurpose, OrderStatus, OrderType, Side
+from aitrader.core.orders import (
+    ENTRY,
+    LIMIT,
+    MARKET,
+    PARTIALLY_FILLED,
+    SELL,
+    STOP_MARKET,
+    TRAILING_STOP,
+    Order,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,23 +52,23 @@ def interest_for(open_orders: list[Order], in_position: bool, entries_possible: 
     for o in open_orders:
         req = o.request
         if (
-            req.type is OrderType.MARKET
-            or req.purpose is OrderPurpose.TRAILING_STOP
+            req.type is MARKET
+            or req.purpose is TRAILING_STOP
             or req.trail is not None
-            or o.status is OrderStatus.PARTIALLY_FILLED
-            or (req.purpose is OrderPurpose.ENTRY and req.type is OrderType.LIMIT)  # expires by time
+            or o.status is PARTIALLY_FILLED
+            or (req.purpose is ENTRY and req.type is LIMIT)  # expires by time
         ):
             return EVERY
-        level = req.stop_price if req.type is OrderType.STOP_MARKET else req.price
+        level = req.stop_price if req.type is STOP_MARKET else req.price
         if level is None:
             return EVERY  # cannot say when it triggers: look at every candle
         lv = float(level)
-        touches_low = (req.side is Side.SELL) == (req.type is OrderType.STOP_MARKET)
+        touches_low = (req.side is SELL) == (req.type is STOP_MARKET)
         if touches_low:
             low = max(low, lv)
         else:
             high = min(high, lv)
-    has_entry = any(o.request.purpose is OrderPurpose.ENTRY for o in open_orders)
+    has_entry = any(o.request.purpose is ENTRY for o in open_orders)
     flat_wants = _ENTRY if entries_possible and not has_entry else _NONE
     signals = _EXIT if in_position else flat_wants
     if low == -math.inf and high == math.inf:

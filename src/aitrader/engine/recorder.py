@@ -12,15 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from aitrader.backtest.trades import TradeTable
-from aitrader.core.orders import Fill, OrderPurpose, OrderRequest, Side
+from aitrader.core.orders import BUY, EXIT, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, Fill, OrderRequest
 
 ZERO = Decimal(0)
 
 _REASON = {
-    OrderPurpose.EXIT: "exit_signal",
-    OrderPurpose.STOP_LOSS: "stop_loss",
-    OrderPurpose.TAKE_PROFIT: "take_profit",
-    OrderPurpose.TRAILING_STOP: "trailing_stop",
+    EXIT: "exit_signal",
+    STOP_LOSS: "stop_loss",
+    TAKE_PROFIT: "take_profit",
+    TRAILING_STOP: "trailing_stop",
 }
 
 
@@ -53,7 +53,7 @@ class TradeRecorder:
         """`fill` of the order `request` (fees in quote, the simulated venue's convention); returns the
         round trip's PnL as a fraction of its entry cost when this fill closed it."""
         rt = self._open.get(fill.symbol)
-        if fill.side is Side.BUY:
+        if fill.side is BUY:
             if rt is None:
                 rt = self._open[fill.symbol] = _Open(fill.symbol, request.strategy, fill.ts)
             rt.bought += fill.amount
@@ -67,7 +67,7 @@ class TradeRecorder:
         rt.fees += fill.fee
         rt.last_exit_ms = fill.ts
         rt.reasons.append(
-            "risk" if request.purpose is OrderPurpose.EXIT and request.strategy == "risk"
+            "risk" if request.purpose is EXIT and request.strategy == "risk"
             else _REASON.get(request.purpose, "exit_signal")
         )
         if rt.held <= ZERO:

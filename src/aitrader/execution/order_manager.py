@@ -21,9 +21,16 @@ from aitrader.core.errors import OrderError
 from aitrader.core.ids import ClientIdGenerator
 from aitrader.core.orders import (
     ALLOWED_TRANSITIONS,
+    BUY,
+    FILLED,
+    PARTIALLY_FILLED,
+    SELL,
+    STOP_LOSS,
+    TAKE_PROFIT,
+    TERMINAL,
+    TRAILING_STOP,
     Fill,
     Order,
-    OrderPurpose,
     OrderRequest,
     OrderStatus,
     Side,
@@ -31,7 +38,7 @@ from aitrader.core.orders import (
 from aitrader.core.ports import OrderUpdate, Venue, VenueEvent
 
 _ZERO = Decimal(0)
-_PROTECTIVE = (OrderPurpose.STOP_LOSS, OrderPurpose.TAKE_PROFIT, OrderPurpose.TRAILING_STOP)
+_PROTECTIVE = (STOP_LOSS, TAKE_PROFIT, TRAILING_STOP)
 
 
 @dataclass(slots=True)
@@ -94,7 +101,7 @@ class OrderManager:
     def cancel(self, client_id: str) -> None:
         """Ask the venue to cancel; the state changes only when the venue confirms."""
         order = self.order(client_id)
-        if not order.status.is_terminal:
+        if order.status not in TERMINAL:
             self._venue.cancel(client_id)
 
     # ---- venue events
@@ -117,9 +124,9 @@ class OrderManager:
         if update.reason:
             order.reason = update.reason
         order.updated_ms = update.ts
-        if update.status is order.status and update.status is not OrderStatus.PARTIALLY_FILLED:
+        if update.status is order.status and update.status is not PARTIALLY_FILLED:
             return  # a repeated acknowledgement: nothing new
-        if update.status is OrderStatus.PARTIALLY_FILLED and order.status is OrderStatus.FILLED:
+        if update.status is PARTIALLY_FILLED and order.status is FILLED:
             return  # a late progress report for an order our fills already completed
         self._transition(order, update.status)
 
@@ -149,9 +156,9 @@ class OrderManager:
         order.fills.append(fill)
         order.updated_ms = fill.ts
         target = (
-            OrderStatus.FILLED if new_filled == order.request.amount else OrderStatus.PARTIALLY_FILLED
+            FILLED if new_filled == order.request.amount else PARTIALLY_FILLED
         )
-        if order.status is not target or target is OrderStatus.PARTIALLY_FILLED:
+        if order.status is not target or target is PARTIALLY_FILLED:
             self._transition(order, target)
         self._apply_to_position(order, fill)
         return True
@@ -162,7 +169,7 @@ class OrderManager:
                 f"{order.request.client_id}: illegal order transition {order.status.value} -> {status.value}"
             )
         order.status = status
-        if status.is_terminal:
+        if status in TERMINAL:
             self._untrack_open(order)
 
     def _track_open(self, order: Order) -> None:
@@ -206,7 +213,7 @@ class OrderManager:
     def _flatten(self, pos: TrackedPosition) -> None:
         """A closed position keeps no protective orders: cancel what still rests (one-cancels-other)."""
         for cid in pos.protective_ids():
-            if not self._orders[cid].status.is_terminal:
+            if self._orders[cid].status not in TERMINAL:
                 self._venue.cancel(cid)
         pos.avg_price = _ZERO
         pos.stop_client_id = pos.take_client_id = pos.entry_client_id = None
@@ -222,7 +229,7 @@ class OrderManager:
             if req.purpose not in _PROTECTIVE:
                 raise OrderError(f"{req.client_id}: purpose {req.purpose.value} is not protective")
             self.submit(req)
-            if req.purpose is OrderPurpose.TAKE_PROFIT:
+            if req.purpose is TAKE_PROFIT:
                 pos.take_client_id = req.client_id
             else:
                 pos.stop_client_id = req.client_id
@@ -256,7 +263,7 @@ class OrderManager:
             req = new.request
             pos = self._positions.get(req.symbol)
             if req.purpose in _PROTECTIVE and not new.status.is_terminal and pos is not None and pos.is_open:
-                if req.purpose is OrderPurpose.TAKE_PROFIT:
+                if req.purpose is TAKE_PROFIT:
                     pos.take_client_id = req.client_id
                 else:
                     pos.stop_client_id = req.client_id
@@ -306,4 +313,4 @@ class OrderManager:
         pos = self.position(symbol)
         if pos is None:
             raise OrderError(f"{symbol}: no open position")
-        return Side.SELL if pos.amount > _ZERO else Side.BUY
+        return SELL if pos.amount > _ZERO else BUY

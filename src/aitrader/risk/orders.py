@@ -11,7 +11,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 from aitrader.core.ids import ClientIdGenerator
-from aitrader.core.orders import OrderPurpose, OrderRequest, OrderType, Side
+from aitrader.core.orders import (
+    BUY,
+    ENTRY,
+    LIMIT,
+    MARKET,
+    SELL,
+    STOP_LOSS,
+    STOP_MARKET,
+    TAKE_PROFIT,
+    TRAILING_STOP,
+    OrderPurpose,
+    OrderRequest,
+    OrderType,
+    Side,
+)
 from aitrader.venues.markets import MarketRules
 
 
@@ -53,7 +67,7 @@ class GateOrders:
     def entry_order(self, symbol: str, amount: Decimal, now_ms: int, strategy: str = "") -> OrderRequest:
         """A market buy of `amount` (spot, long-only entries)."""
         return self._order(
-            symbol, Side.BUY, OrderType.MARKET, amount, OrderPurpose.ENTRY, now_ms, strategy=strategy
+            symbol, BUY, MARKET, amount, ENTRY, now_ms, strategy=strategy
         )
 
     def protective_orders(
@@ -73,17 +87,17 @@ class GateOrders:
         """
         out = []
         if stop is not None:
-            purpose = OrderPurpose.TRAILING_STOP if trail else OrderPurpose.STOP_LOSS
+            purpose = TRAILING_STOP if trail else STOP_LOSS
             out.append(
                 self._order(
-                    symbol, Side.SELL, OrderType.STOP_MARKET, amount, purpose, now_ms,
+                    symbol, SELL, STOP_MARKET, amount, purpose, now_ms,
                     stop_price=rules.round_price(stop, "up"), reduce_only=True, trail=trail,
                 )
             )
         if take is not None:
             out.append(
                 self._order(
-                    symbol, Side.SELL, OrderType.LIMIT, amount, OrderPurpose.TAKE_PROFIT, now_ms,
+                    symbol, SELL, LIMIT, amount, TAKE_PROFIT, now_ms,
                     price=rules.round_price(take), reduce_only=True,
                 )
             )

@@ -56,12 +56,21 @@ from aitrader.core.clock import Clock
 from aitrader.core.errors import OrderError
 from aitrader.core.orders import (
     ALLOWED_TRANSITIONS,
+    BUY,
+    CANCELLED,
+    EXPIRED,
+    FILLED,
+    LIMIT,
+    OPEN,
+    PARTIALLY_FILLED,
+    REJECTED,
+    SELL,
+    STOP_MARKET,
+    TERMINAL,
     Fill,
     Order,
     OrderRequest,
     OrderStatus,
-    OrderType,
-    Side,
 )
 from aitrader.core.ports import OrderUpdate, VenueEvent
 from aitrader.venues.markets import MarketRegistry, MarketRules
@@ -140,10 +149,10 @@ class _SimOrder:
 
     def __post_init__(self) -> None:
         req = self.req = self.order.request
-        self.is_stop = req.type is OrderType.STOP_MARKET
-        self.is_limit = req.type is OrderType.LIMIT
+        self.is_stop = req.type is STOP_MARKET
+        self.is_limit = req.type is LIMIT
         self.trails = req.trail is not None
-        self.done = self.order.status.is_terminal
+        self.done = self.order.status in TERMINAL
 
     @property
     def active(self) -> bool:
@@ -201,10 +210,10 @@ class SimulatedVenue:
         try:
             self._validate(sim)
         except OrderError as e:
-            self._transition(sim, OrderStatus.REJECTED, now, str(e))
+            self._transition(sim, REJECTED, now, str(e))
             return
         self._active.setdefault(request.symbol, {})[request.client_id] = sim
-        self._transition(sim, OrderStatus.OPEN, now)
+        self._transition(sim, OPEN, now)
 
     def cancel(self, client_id: str) -> None:
         sim = self._orders.get(client_id)
@@ -214,7 +223,7 @@ class SimulatedVenue:
         if sim.done:
             self._emit_update(sim, now, f"cannot cancel: order already {sim.order.status}")
             return
-        self._close(sim, OrderStatus.CANCELLED, now, "cancelled on request")
+        self._close(sim, CANCELLED, now, "cancelled on request")
 
     def on_candle(self, symbol: str, candle: Candle) -> None:
         self._last[symbol] = candle
@@ -232,7 +241,7 @@ class SimulatedVenue:
                 continue
             exp = sim.req.expire_ms
             if exp is not None and exp <= ts:
-                self._close(sim, OrderStatus.EXPIRED, exp, "expired (good till date)")
+                self._close(sim, EXPIRED, exp, "expired (good till date)")
             else:
                 self._at_open(sim, bar, cap)
         for sim in orders:  # 2. intrabar stops (before limits: worst case first)
@@ -274,16 +283,16 @@ class SimulatedVenue:
     def _validate(self, sim: _SimOrder) -> None:
         req, rules = sim.req, sim.rules
         ref = self.last_price(req.symbol)
-        if req.trail is not None and req.type is not OrderType.STOP_MARKET:
+        if req.trail is not None and req.type is not STOP_MARKET:
             raise OrderError(f"{req.symbol}: trail is only valid on stop_market orders")
         if req.expire_ms is not None and req.expire_ms <= self._clock.now():
             raise OrderError(f"{req.symbol}: expiry {req.expire_ms} is not in the future")
-        if req.type is OrderType.LIMIT:
+        if req.type is LIMIT:
             if req.price is None:
                 raise OrderError(f"{req.symbol}: limit order needs a price")
             rules.check(req.amount, req.price)
             ref = req.price
-        elif req.type is OrderType.STOP_MARKET:
+        elif req.type is STOP_MARKET:
             sim.level = self._initial_stop(req, rules, ref)
             rules.check(req.amount, sim.level)
             ref = sim.level
@@ -291,7 +300,7 @@ class SimulatedVenue:
             rules.check_amount(req.amount)
             if ref is not None:
                 rules.check_cost(req.amount, ref)
-        if req.side is Side.BUY and ref is not None:
+        if req.side is BUY and ref is not None:
             need = req.amount * ref * (ONE + self._rate(rules, is_maker=False))
             have = self.ledger.balance(rules.quote)
             if need > have:
@@ -309,14 +318,14 @@ class SimulatedVenue:
             raise OrderError(f"{req.symbol}: stop_market order needs a stop_price")
         if ref is None:
             raise OrderError(f"{req.symbol}: trailing stop without stop_price needs a previous candle")
-        if req.side is Side.SELL:
+        if req.side is SELL:
             return rules.round_price(ref * (ONE - req.trail), "down")
         return rules.round_price(ref * (ONE + req.trail), "up")
 
     # ----- matching ---------------------------------------------------------------------------
     def _at_open(self, sim: _SimOrder, bar: _Bar, cap: _Capacity) -> None:
         req = sim.req
-        buy = req.side is Side.BUY
+        buy = req.side is BUY
         if not (sim.is_stop or sim.is_limit) or sim.triggered:
             self._fill(sim, bar, bar.open, cap, is_maker=False, slip=True)
         elif sim.is_limit:
@@ -334,20 +343,20 @@ class SimulatedVenue:
 
     def _intrabar_stop(self, sim: _SimOrder, bar: _Bar, cap: _Capacity) -> None:
         assert sim.level is not None
-        if bar.high >= sim.level if sim.req.side is Side.BUY else bar.low <= sim.level:
+        if bar.high >= sim.level if sim.req.side is BUY else bar.low <= sim.level:
             sim.triggered = True
             self._fill(sim, bar, sim.level, cap, is_maker=False, slip=True)
 
     def _intrabar_limit(self, sim: _SimOrder, bar: _Bar, cap: _Capacity) -> None:
         price = sim.req.price
         assert price is not None
-        if bar.low < price if sim.req.side is Side.BUY else bar.high > price:
+        if bar.low < price if sim.req.side is BUY else bar.high > price:
             self._fill(sim, bar, price, cap, is_maker=True, slip=False)
 
     def _ratchet(self, sim: _SimOrder, bar: _Bar) -> None:
         trail, level = sim.req.trail, sim.level
         assert trail is not None and level is not None
-        if sim.req.side is Side.SELL:
+        if sim.req.side is SELL:
             sim.level = max(level, sim.rules.round_price(bar.high * (ONE - trail), "down"))
         else:
             sim.level = min(level, sim.rules.round_price(bar.low * (ONE + trail), "up"))
@@ -364,7 +373,7 @@ class SimulatedVenue:
         cap_price: Decimal | None = None,
     ) -> None:
         req, rules, order = sim.req, sim.rules, sim.order
-        buy = req.side is Side.BUY
+        buy = req.side is BUY
         want = order.remaining
         qty = want if cap.left is None else min(want, cap.left)
         qty = rules.round_amount(qty)
@@ -410,15 +419,15 @@ class SimulatedVenue:
             order.fills.append(fill)
             self._events.append(fill)
             if order.remaining <= ZERO:
-                self._close(sim, OrderStatus.FILLED, now)
+                self._close(sim, FILLED, now)
             else:
-                self._transition(sim, OrderStatus.PARTIALLY_FILLED, now)
+                self._transition(sim, PARTIALLY_FILLED, now)
         if short_of_funds and not sim.done:
             ccy = rules.quote if buy else rules.base
             what = "balance" if buy else "position"
             self._close(
                 sim,
-                OrderStatus.CANCELLED,
+                CANCELLED,
                 now,
                 f"insufficient {ccy} {what} for the remaining {order.remaining}"
                 + (" (reduce-only: position closed)" if req.reduce_only and not buy else ""),
@@ -426,7 +435,7 @@ class SimulatedVenue:
 
     def _affordable(self, sim: _SimOrder, price: Decimal, rate: Decimal) -> Decimal:
         rules = sim.rules
-        if sim.req.side is Side.SELL:
+        if sim.req.side is SELL:
             pos = self.ledger.position(sim.req.symbol)
             return rules.round_amount(pos.amount) if pos else ZERO
         cash = self.ledger.balance(rules.quote)
@@ -453,7 +462,7 @@ class SimulatedVenue:
         if status not in ALLOWED_TRANSITIONS[order.status]:
             raise OrderError(f"{order.request.client_id}: illegal transition {order.status} -> {status}")
         order.status = status
-        sim.done = status.is_terminal
+        sim.done = status in TERMINAL
         order.updated_ms = ts
         if reason:
             order.reason = reason
