@@ -282,7 +282,9 @@ class SimulatedVenue:
     # ----- submit validation ------------------------------------------------------------------
     def _validate(self, sim: _SimOrder) -> None:
         req, rules = sim.req, sim.rules
-        ref = self.last_price(req.symbol)
+        # `ref`: the price a buy's cost is checked at. The last close is converted (a Decimal conversion)
+        # only for the orders that use it: not for limit and stop orders, two of an entry's three
+        ref: Decimal | None
         if req.trail is not None and req.type is not STOP_MARKET:
             raise OrderError(f"{req.symbol}: trail is only valid on stop_market orders")
         if req.expire_ms is not None and req.expire_ms <= self._clock.now():
@@ -293,10 +295,11 @@ class SimulatedVenue:
             rules.check(req.amount, req.price)
             ref = req.price
         elif req.type is STOP_MARKET:
-            sim.level = self._initial_stop(req, rules, ref)
+            sim.level = self._initial_stop(req, rules)
             rules.check(req.amount, sim.level)
             ref = sim.level
         else:
+            ref = self.last_price(req.symbol)
             rules.check_amount(req.amount)
             if ref is not None:
                 rules.check_cost(req.amount, ref)
@@ -309,13 +312,14 @@ class SimulatedVenue:
                     f"balance is {have}"
                 )
 
-    def _initial_stop(self, req: OrderRequest, rules: MarketRules, ref: Decimal | None) -> Decimal:
+    def _initial_stop(self, req: OrderRequest, rules: MarketRules) -> Decimal:
         if req.trail is not None and not ZERO < req.trail < ONE:
             raise OrderError(f"{req.symbol}: trail must be a fraction in (0, 1), got {req.trail}")
         if req.stop_price is not None:
             return req.stop_price
         if req.trail is None:
             raise OrderError(f"{req.symbol}: stop_market order needs a stop_price")
+        ref = self.last_price(req.symbol)
         if ref is None:
             raise OrderError(f"{req.symbol}: trailing stop without stop_price needs a previous candle")
         if req.side is SELL:
@@ -374,7 +378,7 @@ class SimulatedVenue:
     ) -> None:
         req, rules, order = sim.req, sim.rules, sim.order
         buy = req.side is BUY
-        want = order.remaining
+        want = req.amount - order.filled  # `order.remaining`, inlined (twice per fill)
         qty = want if cap.left is None else min(want, cap.left)
         qty = rules.round_amount(qty)
         if qty <= ZERO:
@@ -418,7 +422,7 @@ class SimulatedVenue:
             order.fees += fee
             order.fills.append(fill)
             self._events.append(fill)
-            if order.remaining <= ZERO:
+            if req.amount - order.filled <= ZERO:
                 self._close(sim, FILLED, now)
             else:
                 self._transition(sim, PARTIALLY_FILLED, now)
