@@ -1,3 +1,4 @@
+import random
 from decimal import Decimal as D
 
 import pytest
@@ -200,6 +201,31 @@ def test_trade_stats_kelly() -> None:
     assert len(s) == 4  # rolling window
     assert s.kelly() == D("0.25") - D("0.75") / 2  # W 1/4, R 2
     assert s.half_kelly() == s.kelly() / 2  # type: ignore[operator]
+
+
+def test_trade_stats_kelly_matches_resumming_the_window() -> None:
+    """The running side sums give bit for bit what summing the window's wins and losses again gives
+    (28-digit fractions, so the sums round), while trades leave the window and ask or not in between."""
+    rng = random.Random(7)
+    s = TradeStats(window=9)
+    window: list[D] = []
+    for i in range(400):
+        p = D(rng.randint(-500, 500)) / D(rng.randint(700, 9_000)) if i % 13 else D(0)
+        s.record(p)
+        window = [*window, p][-9:]
+        if rng.random() < 0.6:
+            continue  # not asked after every trade: sums go stale across several records
+        wins = [x for x in window if x > 0]
+        losses = [-x for x in window if x < 0]
+        w = D(len(wins)) / len(window)
+        if not wins:
+            want = D(-1)
+        elif not losses:
+            want = w
+        else:
+            want = w - (1 - w) / ((sum(wins, D(0)) / len(wins)) / (sum(losses, D(0)) / len(losses)))
+        got = s.kelly()
+        assert got == want and str(got) == str(want)
 
 
 def test_client_ids_deterministic_and_unique() -> None:

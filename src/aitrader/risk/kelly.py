@@ -25,6 +25,12 @@ class TradeStats:
         # recomputed after every closed trade and filtering the whole window each time was most of it
         self._wins: deque[Decimal] = deque()
         self._losses: deque[Decimal] = deque()
+        # `sum(self._wins, ZERO)` / `sum(self._losses, ZERO)` while known, None once their oldest left.
+        # A trade appended to a side extends its sum by one more add: the same adds in the same order
+        # as summing the side again, so the same Decimal. Re-summing both sides after every closed
+        # trade was most of the Kelly fraction; now only the side that lost its oldest trade is.
+        self._win_sum: Decimal | None = ZERO
+        self._loss_sum: Decimal | None = ZERO
         self._kelly: Decimal | None = None  # cached until the next record (sizing asks on every entry)
 
     def record(self, pnl_fraction: Decimal) -> None:
@@ -33,14 +39,21 @@ class TradeStats:
             oldest = pnl[0]
             if oldest > ZERO:
                 self._wins.popleft()
+                self._win_sum = None
             elif oldest < ZERO:
                 self._losses.popleft()
+                self._loss_sum = None
         p = Decimal(pnl_fraction)
         pnl.append(p)
         if p > ZERO:
             self._wins.append(p)
+            if self._win_sum is not None:
+                self._win_sum += p
         elif p < ZERO:
-            self._losses.append(-p)
+            loss = -p
+            self._losses.append(loss)
+            if self._loss_sum is not None:
+                self._loss_sum += loss
         self._kelly = None
 
     def __len__(self) -> int:
@@ -62,7 +75,12 @@ class TradeStats:
             return Decimal(-1)
         if not losses:
             return w
-        ratio = (sum(wins, ZERO) / len(wins)) / (sum(losses, ZERO) / len(losses))
+        win_sum, loss_sum = self._win_sum, self._loss_sum
+        if win_sum is None:
+            win_sum = self._win_sum = sum(wins, ZERO)
+        if loss_sum is None:
+            loss_sum = self._loss_sum = sum(losses, ZERO)
+        ratio = (win_sum / len(wins)) / (loss_sum / len(losses))
         return w - (1 - w) / ratio
 
     def half_kelly(self) -> Decimal | None:
