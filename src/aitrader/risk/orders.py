@@ -49,19 +49,21 @@ class GateOrders:
         trail: Decimal | None = None,
         strategy: str = "",
     ) -> OrderRequest:
+        # positional, in field order (client_id, symbol, side, type, amount, price, stop_price, purpose,
+        # created_ms, strategy, reduce_only, trail): three orders per entry, keywords cost ~40 ns each
         return OrderRequest(
-            client_id=self.ids.next(symbol, now_ms),
-            symbol=symbol,
-            side=side,
-            type=type_,
-            amount=amount,
-            price=price,
-            stop_price=stop_price,
-            purpose=purpose,
-            created_ms=now_ms,
-            strategy=strategy,
-            reduce_only=reduce_only,
-            trail=trail,
+            self.ids.next(symbol, now_ms),
+            symbol,
+            side,
+            type_,
+            amount,
+            price,
+            stop_price,
+            purpose,
+            now_ms,
+            strategy,
+            reduce_only,
+            trail,
         )
 
     def entry_order(self, symbol: str, amount: Decimal, now_ms: int, strategy: str = "") -> OrderRequest:

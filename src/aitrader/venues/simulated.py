@@ -401,17 +401,19 @@ class SimulatedVenue:
         now = bar.ts
         if qty > ZERO:
             fee = qty * price * rate
+            # positional, in field order (fill_id, client_id, symbol, side, amount, price, fee,
+            # fee_currency, ts, is_maker): keyword arguments cost ~40 ns each, per fill and per update
             fill = Fill(
-                fill_id=f"{order.venue_id}-{len(order.fills) + 1}",
-                client_id=req.client_id,
-                symbol=req.symbol,
-                side=req.side,
-                amount=qty,
-                price=price,
-                fee=fee,
-                fee_currency=rules.quote,
-                ts=now,
-                is_maker=is_maker,
+                f"{order.venue_id}-{len(order.fills) + 1}",
+                req.client_id,
+                req.symbol,
+                req.side,
+                qty,
+                price,
+                fee,
+                rules.quote,
+                now,
+                is_maker,
             )
             self.ledger.book_fill(fill, rules.base, rules.quote)
             if cap.left is not None:
@@ -474,14 +476,7 @@ class SimulatedVenue:
 
     def _emit_update(self, sim: _SimOrder, ts: int, reason: str = "") -> None:
         o = sim.order
+        # positional (client_id, status, ts, venue_id, filled, avg_price, reason), like the fill's
         self._events.append(
-            OrderUpdate(
-                client_id=o.request.client_id,
-                status=o.status,
-                ts=ts,
-                venue_id=o.venue_id,
-                filled=o.filled,
-                avg_price=o.avg_price,
-                reason=reason,
-            )
+            OrderUpdate(o.request.client_id, o.status, ts, o.venue_id, o.filled, o.avg_price, reason)
         )
