@@ -26,9 +26,9 @@ What is measured (only over the `--seconds` window after the first `--settle` se
   work of candles ahead of it in the same batch;
 - close burst (also printed): the pairs' candles close together, so their closing frames come in a
   few socket reads, spread over some ms by the simulator; how long after the last of them the
-  last pair's decision is produced. ccxt's client hands over
-  one frame per event-loop turn (`venues.ws_client`), so a frame's decision does not wait for the
-  parsing of the frames behind it, but the burst as a whole still costs every pair's work;
+  last pair's decision is produced. ccxt's client hands over one frame per event-loop turn
+  (`venues.ws_client`), so a frame's decision does not wait for the parsing of the frames behind
+  it, but the burst as a whole still costs every pair's work;
 - CPU share of this process and of the simulator process (psutil; 100 % = one core);
 - StorageWriter queue depth, sampled every 20 ms (peak and at the end of the window);
 - machine load (os.getloadavg before and after) and core count.

@@ -262,7 +262,7 @@ class OrderManager:
                 self._transition(new, old.status)
             req = new.request
             pos = self._positions.get(req.symbol)
-            if req.purpose in _PROTECTIVE and not new.status.is_terminal and pos is not None and pos.is_open:
+            if req.purpose in _PROTECTIVE and new.status not in TERMINAL and pos is not None and pos.is_open:
                 if req.purpose is TAKE_PROFIT:
                     pos.take_client_id = req.client_id
                 else:

@@ -68,9 +68,7 @@ class GateOrders:
 
     def entry_order(self, symbol: str, amount: Decimal, now_ms: int, strategy: str = "") -> OrderRequest:
         """A market buy of `amount` (spot, long-only entries)."""
-        return self._order(
-            symbol, BUY, MARKET, amount, ENTRY, now_ms, strategy=strategy
-        )
+        return self._order(symbol, BUY, MARKET, amount, ENTRY, now_ms, strategy=strategy)
 
     def protective_orders(
         self,

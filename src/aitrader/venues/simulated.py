@@ -378,7 +378,7 @@ class SimulatedVenue:
     ) -> None:
         req, rules, order = sim.req, sim.rules, sim.order
         buy = req.side is BUY
-        want = req.amount - order.filled  # `order.remaining`, inlined (twice per fill)
+        want = order.remaining
         qty = want if cap.left is None else min(want, cap.left)
         qty = rules.round_amount(qty)
         if qty <= ZERO:
@@ -424,7 +424,7 @@ class SimulatedVenue:
             order.fees += fee
             order.fills.append(fill)
             self._events.append(fill)
-            if req.amount - order.filled <= ZERO:
+            if order.remaining <= ZERO:
                 self._close(sim, FILLED, now)
             else:
                 self._transition(sim, PARTIALLY_FILLED, now)
