@@ -1,5 +1,7 @@
 import random
 from decimal import Decimal as D
+from decimal import localcontext
+from fractions import Fraction
 
 import pytest
 
@@ -203,9 +205,10 @@ def test_trade_stats_kelly() -> None:
     assert s.half_kelly() == s.kelly() / 2  # type: ignore[operator]
 
 
-def test_trade_stats_kelly_matches_resumming_the_window() -> None:
-    """The running side sums give bit for bit what summing the window's wins and losses again gives
-    (28-digit fractions, so the sums round), while trades leave the window and ask or not in between."""
+def test_trade_stats_kelly_matches_exact_sums_of_the_window() -> None:
+    """The running side sums are the exact sums of the window's wins and losses (28-digit fractions,
+    whose rounded sums would drift), while trades leave the window and ask or not in between: the
+    Kelly fraction is what exact fractions of the window give, rounded once at the division."""
     rng = random.Random(7)
     s = TradeStats(window=9)
     window: list[D] = []
@@ -215,17 +218,35 @@ def test_trade_stats_kelly_matches_resumming_the_window() -> None:
         window = [*window, p][-9:]
         if rng.random() < 0.6:
             continue  # not asked after every trade: sums go stale across several records
-        wins = [x for x in window if x > 0]
-        losses = [-x for x in window if x < 0]
+        wins = [Fraction(x) for x in window if x > 0]
+        losses = [-Fraction(x) for x in window if x < 0]
         w = D(len(wins)) / len(window)
         if not wins:
             want = D(-1)
         elif not losses:
             want = w
         else:
-            want = w - (1 - w) / ((sum(wins, D(0)) / len(wins)) / (sum(losses, D(0)) / len(losses)))
+            win_sum, loss_sum = sum(wins), sum(losses)
+            with localcontext(prec=200):  # the sums as exact Decimals (terminating decimal fractions)
+                ws = D(win_sum.numerator) / win_sum.denominator
+                ls = D(loss_sum.numerator) / loss_sum.denominator
+            assert Fraction(ws) == win_sum and Fraction(ls) == loss_sum
+            assert Fraction(s._win_sum) == win_sum and Fraction(s._loss_sum) == loss_sum  # type: ignore[arg-type]
+            want = w - (1 - w) / ((ws / len(wins)) / (ls / len(losses)))
         got = s.kelly()
         assert got == want and str(got) == str(want)
+
+
+def test_trade_stats_sums_again_when_a_sum_would_round() -> None:
+    """Fractions whose sum needs more than the exact context's digits: the side is summed again from
+    the window (rounding, as any Decimal sum) and the Kelly fraction still comes out."""
+    s = TradeStats(window=3)
+    for p in [D("1E+80"), D("1E-80"), D("-0.5")]:
+        s.record(p)
+    assert s._win_sum is None  # 1E+80 + 1E-80 does not fit 120 digits
+    assert s.kelly() == D(2) / 3 - (1 - D(2) / 3) / ((sum([D("1E+80"), D("1E-80")], D(0)) / 2) / D("0.5"))
+    s.record(D("0.25"))  # 1E+80 leaves: the side is known again from the fresh sum
+    assert s.kelly() is not None and s._win_sum == D("1E-80") + D("0.25")
 
 
 def test_client_ids_deterministic_and_unique() -> None:

@@ -9,10 +9,19 @@ non-wins with no loss size. Without any loss R is unbounded and f = W.
 from __future__ import annotations
 
 from collections import deque
-from decimal import Decimal
+from collections.abc import Iterable
+from decimal import Context, Decimal, Inexact
 
 ZERO = Decimal(0)
 HALF = Decimal("0.5")
+
+# The window's side sums are kept exact: with `_EXACT` an add or subtract either is exact or raises
+# `Inexact` (120 digits hold any sum of the 28-digit fractions trades produce, whose exponents differ
+# by far less). Exact sums can be updated as trades come and go, one add and at most one subtract per
+# closed trade, where rounded ones would drift from a fresh sum; re-summing a side after every closed
+# trade was most of the Kelly fraction's cost. On `Inexact` (values spanning > 120 digits) the side is
+# summed again from the window.
+_EXACT = Context(prec=120, traps=[Inexact])
 
 
 class TradeStats:
@@ -20,40 +29,31 @@ class TradeStats:
         if window < 1:
             raise ValueError("window must be at least 1")
         self._pnl: deque[Decimal] = deque(maxlen=window)
-        # the window's wins and its losses (as positive numbers), each in the order recorded: what
-        # filtering `_pnl` would give, kept as trades come and go, because the Kelly fraction is
-        # recomputed after every closed trade and filtering the whole window each time was most of it
-        self._wins: deque[Decimal] = deque()
-        self._losses: deque[Decimal] = deque()
-        # `sum(self._wins, ZERO)` / `sum(self._losses, ZERO)` while known, None once their oldest left.
-        # A trade appended to a side extends its sum by one more add: the same adds in the same order
-        # as summing the side again, so the same Decimal. Re-summing both sides after every closed
-        # trade was most of the Kelly fraction; now only the side that lost its oldest trade is.
+        self._n_wins = 0
+        self._n_losses = 0
+        # exact sums of the window's wins and of its losses (as positive numbers); None: sum again
         self._win_sum: Decimal | None = ZERO
         self._loss_sum: Decimal | None = ZERO
         self._kelly: Decimal | None = None  # cached until the next record (sizing asks on every entry)
 
     def record(self, pnl_fraction: Decimal) -> None:
         pnl = self._pnl
-        if len(pnl) == pnl.maxlen:  # the oldest trade leaves the window: it is the first of its kind
+        if len(pnl) == pnl.maxlen:  # the oldest trade leaves the window
             oldest = pnl[0]
             if oldest > ZERO:
-                self._wins.popleft()
-                self._win_sum = None
+                self._n_wins -= 1
+                self._win_sum = _add(self._win_sum, -oldest)
             elif oldest < ZERO:
-                self._losses.popleft()
-                self._loss_sum = None
+                self._n_losses -= 1
+                self._loss_sum = _add(self._loss_sum, oldest)
         p = Decimal(pnl_fraction)
         pnl.append(p)
         if p > ZERO:
-            self._wins.append(p)
-            if self._win_sum is not None:
-                self._win_sum += p
+            self._n_wins += 1
+            self._win_sum = _add(self._win_sum, p)
         elif p < ZERO:
-            loss = -p
-            self._losses.append(loss)
-            if self._loss_sum is not None:
-                self._loss_sum += loss
+            self._n_losses += 1
+            self._loss_sum = _add(self._loss_sum, -p)
         self._kelly = None
 
     def __len__(self) -> int:
@@ -69,20 +69,42 @@ class TradeStats:
         n = len(self._pnl)
         if not n:
             return None
-        wins, losses = self._wins, self._losses
-        w = Decimal(len(wins)) / n
-        if not wins:
+        n_wins, n_losses = self._n_wins, self._n_losses
+        w = Decimal(n_wins) / n
+        if not n_wins:
             return Decimal(-1)
-        if not losses:
+        if not n_losses:
             return w
         win_sum, loss_sum = self._win_sum, self._loss_sum
         if win_sum is None:
-            win_sum = self._win_sum = sum(wins, ZERO)
+            win_sum = self._win_sum = _exact_sum(p for p in self._pnl if p > ZERO)
         if loss_sum is None:
-            loss_sum = self._loss_sum = sum(losses, ZERO)
-        ratio = (win_sum / len(wins)) / (loss_sum / len(losses))
+            loss_sum = self._loss_sum = _exact_sum(-p for p in self._pnl if p < ZERO)
+        ratio = (win_sum / n_wins) / (loss_sum / n_losses)  # rounded here, once, from the exact sums
         return w - (1 - w) / ratio
 
     def half_kelly(self) -> Decimal | None:
         k = self.kelly()
         return None if k is None else k * HALF
+
+
+def _add(total: Decimal | None, x: Decimal) -> Decimal | None:
+    """`total + x` exactly, or None (sum again) when it is unknown or would round."""
+    if total is None:
+        return None
+    try:
+        return _EXACT.add(total, x)
+    except Inexact:
+        return None
+
+
+def _exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact sum of `values`, or the plain (rounding) one when it does not fit `_EXACT`."""
+    vals = list(values)
+    total = ZERO
+    try:
+        for v in vals:
+            total = _EXACT.add(total, v)
+    except Inexact:
+        return sum(vals, ZERO)
+    return total
