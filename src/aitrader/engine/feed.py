@@ -2,8 +2,8 @@
 
 Why it skips: in a backtest most candles change nothing (no decision fires, no resting order is
 touched). The engine states its `Interest` per symbol after each candle; this feed finds the next
-candle that satisfies it with numpy (signal positions by binary search, level touches by a vectorised
-scan in growing windows) and advances the `SimulatedClock` to that candle's close. So the Python loop
+candle that satisfies it (signal positions by binary search, level touches by a compiled scan,
+`engine._touch`) and advances the `SimulatedClock` to that candle's close. So the Python loop
 runs per *event*, not per candle, while the engine code is exactly what paper/live run per candle.
 
 `last_close` gives the engine mark prices of symbols it has not visited lately, with the same meaning
@@ -22,9 +22,8 @@ from aitrader.core.candles import OHLCV, IntArray
 from aitrader.core.clock import SimulatedClock
 from aitrader.core.ports import CandleClosed
 from aitrader.core.time import timeframe_to_ms
+from aitrader.engine._touch import first_touch
 from aitrader.engine.interest import EVERY, Interest
-
-_FIRST_WINDOW = 256
 
 
 class HistoricalFeed:
@@ -207,15 +206,6 @@ class HistoricalFeed:
 
 
 def _first_touch(c: OHLCV, start: int, stop: int, low_level: float, high_level: float) -> int | None:
-    """First i in [start, stop) with low[i] <= low_level or high[i] >= high_level (growing windows, so
-    a touch soon after `start` costs little and a far one at most twice a full scan)."""
-    lo = start
-    width = _FIRST_WINDOW
-    while lo < stop:
-        hi = min(stop, lo + width)
-        hits = np.flatnonzero((c.low[lo:hi] <= low_level) | (c.high[lo:hi] >= high_level))
-        if len(hits):
-            return lo + int(hits[0])
-        lo = hi
-        width *= 2
-    return None
+    """First i in [start, stop) with low[i] <= low_level or high[i] >= high_level (a compiled scan)."""
+    hit = first_touch(c.low, c.high, start, stop, low_level, high_level)
+    return None if hit < 0 else hit
