@@ -389,11 +389,21 @@ class Engine:
 
     def marks(self) -> dict[str, Decimal]:
         """The open positions' marks (see `_mark`), by symbol."""
+        # `_mark` inlined (valued on every event, for every open position): same answers
         out: dict[str, Decimal] = {}
-        mark = self._mark
+        last_close, last, cache = self.feed.last_close, self._last, self._marks
         for s in self.ledger.open_symbols():
-            m = mark(s)
-            if m is not None:
+            got = last_close(s)
+            if got is None:
+                got = last.get(s)
+                if got is None:
+                    continue
+            cached = cache.get(s)
+            if cached is not None and cached[0] == got[0]:
+                out[s] = cached[1]
+            else:
+                m = dec(got[1])
+                cache[s] = (got[0], m)
                 out[s] = m
         return out
 
