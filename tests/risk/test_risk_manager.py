@@ -237,6 +237,18 @@ def test_trade_stats_kelly_matches_exact_sums_of_the_window() -> None:
         assert got == want and str(got) == str(want)
 
 
+def test_trade_stats_sums_fractions_longer_than_the_context_exactly() -> None:
+    """A PnL fraction with more digits than the default context (Decimal() keeps them all) is added and
+    removed without rounding, the negation of a loss included: the sums stay the window's exact sums."""
+    long_loss = D("-0.0123456789012345678901234567890123456789")
+    s = TradeStats(window=2)
+    for p in [long_loss, D("0.01"), D("0.02")]:  # the long loss enters, then leaves the window
+        s.record(p)
+    assert s._loss_sum == 0 and s._win_sum == D("0.03")
+    s.record(long_loss)
+    assert Fraction(s._loss_sum) == -Fraction(long_loss)  # type: ignore[arg-type]
+
+
 def test_trade_stats_sums_again_when_a_sum_would_round() -> None:
     """Fractions whose sum needs more than the exact context's digits: the side is summed again from
     the window (rounding, as any Decimal sum) and the Kelly fraction still comes out."""
@@ -245,8 +257,10 @@ def test_trade_stats_sums_again_when_a_sum_would_round() -> None:
         s.record(p)
     assert s._win_sum is None  # 1E+80 + 1E-80 does not fit 120 digits
     assert s.kelly() == D(2) / 3 - (1 - D(2) / 3) / ((sum([D("1E+80"), D("1E-80")], D(0)) / 2) / D("0.5"))
+    assert s._win_sum is None  # the rounded fresh sum is not kept: later adds to it would not be exact
     s.record(D("0.25"))  # 1E+80 leaves: the side is known again from the fresh sum
-    assert s.kelly() is not None and s._win_sum == D("1E-80") + D("0.25")
+    assert s.kelly() is not None
+    assert Fraction(s._win_sum) == Fraction(D("1E-80")) + Fraction(D("0.25"))  # type: ignore[arg-type]  # exact
 
 
 def test_client_ids_deterministic_and_unique() -> None:

@@ -9,7 +9,6 @@ non-wins with no loss size. Without any loss R is unbounded and f = W.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 from decimal import Context, Decimal, Inexact
 
 ZERO = Decimal(0)
@@ -42,18 +41,18 @@ class TradeStats:
             oldest = pnl[0]
             if oldest > ZERO:
                 self._n_wins -= 1
-                self._win_sum = _add(self._win_sum, -oldest)
+                self._win_sum = _add(self._win_sum, oldest, -1)
             elif oldest < ZERO:
                 self._n_losses -= 1
-                self._loss_sum = _add(self._loss_sum, oldest)
+                self._loss_sum = _add(self._loss_sum, oldest, 1)  # a loss is -pnl: + pnl removes it
         p = Decimal(pnl_fraction)
         pnl.append(p)
         if p > ZERO:
             self._n_wins += 1
-            self._win_sum = _add(self._win_sum, p)
+            self._win_sum = _add(self._win_sum, p, 1)
         elif p < ZERO:
             self._n_losses += 1
-            self._loss_sum = _add(self._loss_sum, -p)
+            self._loss_sum = _add(self._loss_sum, p, -1)
         self._kelly = None
 
     def __len__(self) -> int:
@@ -77,9 +76,11 @@ class TradeStats:
             return w
         win_sum, loss_sum = self._win_sum, self._loss_sum
         if win_sum is None:
-            win_sum = self._win_sum = _exact_sum(p for p in self._pnl if p > ZERO)
+            win_sum, exact = _side_sum([p for p in self._pnl if p > ZERO], 1)
+            self._win_sum = win_sum if exact else None  # a rounded sum must not be updated as exact
         if loss_sum is None:
-            loss_sum = self._loss_sum = _exact_sum(-p for p in self._pnl if p < ZERO)
+            loss_sum, exact = _side_sum([p for p in self._pnl if p < ZERO], -1)
+            self._loss_sum = loss_sum if exact else None
         ratio = (win_sum / n_wins) / (loss_sum / n_losses)  # rounded here, once, from the exact sums
         return w - (1 - w) / ratio
 
@@ -88,23 +89,23 @@ class TradeStats:
         return None if k is None else k * HALF
 
 
-def _add(total: Decimal | None, x: Decimal) -> Decimal | None:
-    """`total + x` exactly, or None (sum again) when it is unknown or would round."""
+def _add(total: Decimal | None, x: Decimal, sign: int) -> Decimal | None:
+    """`total + sign * x` exactly (no rounding anywhere, negation included), or None (sum again) when
+    `total` is unknown or the result would round."""
     if total is None:
         return None
     try:
-        return _EXACT.add(total, x)
+        return _EXACT.add(total, x) if sign > 0 else _EXACT.subtract(total, x)
     except Inexact:
         return None
 
 
-def _exact_sum(values: Iterable[Decimal]) -> Decimal:
-    """The exact sum of `values`, or the plain (rounding) one when it does not fit `_EXACT`."""
-    vals = list(values)
-    total = ZERO
-    try:
-        for v in vals:
-            total = _EXACT.add(total, v)
-    except Inexact:
-        return sum(vals, ZERO)
-    return total
+def _side_sum(values: list[Decimal], sign: int) -> tuple[Decimal, bool]:
+    """(sum of `sign * v`, True) exactly, or (the plain rounding sum, False) when it does not fit."""
+    total: Decimal | None = ZERO
+    for v in values:
+        total = _add(total, v, sign)
+        if total is None:
+            return sum((v if sign > 0 else -v for v in values), ZERO), False
+    assert total is not None
+    return total, True
