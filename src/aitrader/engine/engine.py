@@ -389,21 +389,11 @@ class Engine:
 
     def marks(self) -> dict[str, Decimal]:
         """The open positions' marks (see `_mark`), by symbol."""
-        # `_mark` inlined (valued on every event, for every open position): same answers
         out: dict[str, Decimal] = {}
-        last_close, last, cache = self.feed.last_close, self._last, self._marks
+        mark = self._mark
         for s in self.ledger.open_symbols():
-            got = last_close(s)
-            if got is None:
-                got = last.get(s)
-                if got is None:
-                    continue
-            cached = cache.get(s)
-            if cached is not None and cached[0] == got[0]:
-                out[s] = cached[1]
-            else:
-                m = dec(got[1])
-                cache[s] = (got[0], m)
+            m = mark(s)
+            if m is not None:
                 out[s] = m
         return out
 

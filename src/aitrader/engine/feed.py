@@ -183,8 +183,9 @@ class HistoricalFeed:
                     limit = min(limit, int(arr[k]))
         has_levels = interest.low_at_or_below > -np.inf or interest.high_at_or_above < np.inf
         if has_levels and start < limit:
-            hit = _first_touch(c, start, limit, interest.low_at_or_below, interest.high_at_or_above)
-            if hit is not None:
+            lo, hi = interest.low_at_or_below, interest.high_at_or_above
+            hit = first_touch(c.low, c.high, start, limit, lo, hi)
+            if hit >= 0:
                 return hit
         return limit if limit < n else None
 
@@ -204,8 +205,3 @@ class HistoricalFeed:
         self._sig_pos[key] = (k, start)
         return k
 
-
-def _first_touch(c: OHLCV, start: int, stop: int, low_level: float, high_level: float) -> int | None:
-    """First i in [start, stop) with low[i] <= low_level or high[i] >= high_level (a compiled scan)."""
-    hit = first_touch(c.low, c.high, start, stop, low_level, high_level)
-    return None if hit < 0 else hit
