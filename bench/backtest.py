@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import psutil
 
+from aitrader import native
 from aitrader.backtest.reference import reference_trades
 from aitrader.backtest.runner import BacktestSpec, run_backtest
 from aitrader.config import StrategyRef, load_settings
@@ -201,7 +202,8 @@ def bench_b(candles: dict[str, OHLCV], *, limits: bool) -> tuple[bool, list[str]
         f"{'default risk limits' if limits else 'kill switch and daily-loss limit off'}): "
         f"{took:.2f} s, {rate / 1e3:.0f} k candle-pairs/s, {len(result.report.trades)} trades, "
         f"{result.stats.events:,} engine events, peak RSS {rss:,.0f} MB",
-        f"    of which confluence precompute {signals_s:.2f} s, engine + report {took - signals_s:.2f} s",
+        f"    of which confluence precompute {signals_s:.2f} s, engine + report {took - signals_s:.2f} s; "
+        f"engine core {native.describe()}",
         f"    target >= 200k candle-pairs/s: {'OK' if rate >= 2e5 else 'MISSED'}; "
         f"peak RSS < 2 GB: {'OK' if rss < 2048 else 'MISSED'}",
     ]

@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from aitrader import native
+
 # CI sets these: there a skipped PostgreSQL or browser test is a failure, not a quiet green (a
 # developer machine without PostgreSQL or chromium still skips them, with the reason).
 _REQUIRED = {
@@ -25,3 +27,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         if os.environ.get(env) == "1" and item.get_closest_marker(marker) is not None:
             report.outcome = "failed"
             report.longrepr = f"{item.nodeid}: skipped, but {env}=1 requires it to run ({report.longrepr})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `interpreted` patch methods of engine classes, which compiled classes refuse: with the
+    compiled core active they are skipped here, and `tests/test_native.py` runs them interpreted."""
+    if not native.STATE.active:
+        return
+    skip = pytest.mark.skip(reason="patches engine code: run interpreted by tests/test_native.py")
+    for item in items:
+        if item.get_closest_marker("interpreted") is not None:
+            item.add_marker(skip)

@@ -114,12 +114,20 @@ class PatternFrame:
         )
 
 
-class KillAfterTrades(FixedStake):
-    """Fixed stake; the kill switch trips when the `kill_after`-th round trip closes (never if None)."""
+class KillAfterTrades:
+    """Fixed stake; the kill switch trips when the `kill_after`-th round trip closes (never if None).
+
+    Wraps a `FixedStake` instead of subclassing it: the sizer may be compiled (`aitrader.native`), and
+    interpreted classes cannot inherit from compiled ones."""
 
     def __init__(self, stake: Decimal, kill_after: int | None) -> None:
-        super().__init__(stake)
+        self.sizer = FixedStake(stake)
+        self.ids = self.sizer.ids
         self.kill_after = kill_after
+
+    @property
+    def trades(self) -> int:
+        return self.sizer.trades
 
     @property
     def killed(self) -> bool:
@@ -135,7 +143,10 @@ class KillAfterTrades(FixedStake):
     ) -> OrderRequest | Refused:
         if self.killed:
             return Refused("killed")  # as risk's manager: no entries once the switch is on
-        return super().size_entry(decision, equity, open_positions, rules, now_ms)
+        return self.sizer.size_entry(decision, equity, open_positions, rules, now_ms)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sizer, name)  # protective orders, equity and trades: the fixed stake's
 
 
 def make_engine(

@@ -30,6 +30,7 @@ def test_interest_without_entries() -> None:
     assert got.low_at_or_below == 2.0 and got.signals == {-1}
 
 
+@pytest.mark.interpreted
 def test_killed_and_flat_engine_skips_entry_signals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pairs = import_sample_data(tmp_path)[:3]
     settings = load_settings(

@@ -70,6 +70,7 @@ def test_engine_equals_reference_on_real_data() -> None:
         np.testing.assert_allclose(got.pnl / got.amount, ref.pnl / ref.amount, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.interpreted
 def test_skipping_feed_changes_nothing_full_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Full stack (confluence, risk, stops/takes, volume caps, slippage) on the bundled data: the
     interest-driven skipping feed and an every-candle feed give the same trades."""

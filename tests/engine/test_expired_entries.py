@@ -10,6 +10,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
+import pytest
 from engine_rig import make_engine, sample_candles
 
 from aitrader.core.orders import OrderPurpose, OrderStatus
@@ -61,6 +62,7 @@ def _rows(res: EngineResult) -> list[tuple[str, str, str, str, str]]:
     ]
 
 
+@pytest.mark.interpreted
 def test_expired_entries_are_released_replaced_and_protected_as_cancelled_ones() -> None:
     cancelled = _engine().run()
     engine = _engine()

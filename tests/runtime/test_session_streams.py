@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from runtime_helpers import FIVE_MIN, eventually, running, series, settings_for
 
 from aitrader.core.ports import CandleClosed
@@ -48,6 +49,7 @@ def _server_side(
     return {ch: sorted(by_sym) for ch, by_sym in conn.subs.items()}, sent
 
 
+@pytest.mark.interpreted
 async def test_session_resubscribes_once_per_channel_and_hands_each_candle_once(tmp_path: Path) -> None:
     feeds = [series("ETH_BTC", 400), series("XLM_BTC", 400)]
     pairs = [s.symbol for s in feeds]

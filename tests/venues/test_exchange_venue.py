@@ -103,6 +103,7 @@ def test_refused_order_is_rejected_without_retry() -> None:
             venue.close()
 
 
+@pytest.mark.interpreted
 def test_partial_fill_then_cancel_keeps_exact_quantities() -> None:
     with running_sim() as sim:
         acc = sim.add_account({"BTC": "2"})
