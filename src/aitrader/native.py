@@ -153,5 +153,5 @@ def guard() -> NativeState:
 
 
 def describe() -> str:
-    """One line for benchmarks and `aitrader --version`-like output."""
+    """Which engine core this process runs, in one line (printed by the benchmarks)."""
     return "compiled (mypyc)" if STATE.active else f"interpreted ({STATE.reason})"
