@@ -1,9 +1,9 @@
-"""Compile the engine core with mypyc, in place: `python tools/build_native.py [--force] [--strict]`.
+"""Compile the engine core with mypyc, in place: `python tools/build_native.py [--force]`.
 
 What and why: see `aitrader.native` (the module list, and how imports fall back to the sources). Run by
 `make native`. Does nothing when the recorded build matches the sources. A failed build (no C compiler,
-say) removes what it left, says why and exits 0 (the engine then runs interpreted), or 1 with
-`--strict`. The generated C and object files go to `build/native/`.
+say) removes what it left, says why and exits 0: the engine then runs interpreted. The generated C
+and object files go to `build/native/`; `make clean` removes them and the extension modules.
 """
 
 from __future__ import annotations
@@ -28,10 +28,8 @@ with warnings.catch_warnings():
 
 def outputs() -> list[Path]:
     """Extension modules of the core (and mypyc's shared library) present now."""
-    shared = native.PACKAGE_DIR / native.GROUP.rsplit(".", 1)[1]
     found = [p for m in native.MODULES for p in native.extension_paths(m)]
-    found += sorted(native.PACKAGE_DIR.glob(shared.name + "__mypyc.*"))
-    return found
+    return found + sorted(native.PACKAGE_DIR.glob(native.GROUP.rsplit(".", 1)[1] + "__mypyc.*"))
 
 
 def clean() -> None:
@@ -74,15 +72,8 @@ def build() -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--force", action="store_true", help="rebuild even when the build is up to date")
-    ap.add_argument("--strict", action="store_true", help="exit 1 when the build fails")
-    ap.add_argument("--clean", action="store_true", help="remove the compiled core and exit")
     args = ap.parse_args(argv)
-    if args.clean:
-        clean()
-        print("native: removed the compiled core")
-        return 0
-    now = native.state(env={})
-    if now.active and not args.force:
+    if native.state(env={}).active and not args.force:
         print("native: compiled core is up to date")
         return 0
     clean()
@@ -93,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     except (Exception, SystemExit) as e:  # setuptools reports a compiler failure as SystemExit
         clean()
         print(f"native: build failed, the engine runs interpreted: {e}", file=sys.stderr)
-        return 1 if args.strict else 0
+        return 0
     print(f"native: compiled {len(native.MODULES)} modules in {time.perf_counter() - t0:.0f} s")
     return 0
 
