@@ -8,7 +8,7 @@ import weakref
 import pytest
 
 from aitrader import heap
-from aitrader.heap import freeze_long_lived, rare_full_collections
+from aitrader.heap import freeze_long_lived, young_collections_only
 
 
 class _Node:
@@ -43,20 +43,29 @@ def test_a_once_freeze_happens_once_per_process(monkeypatch: pytest.MonkeyPatch)
         gc.unfreeze()
 
 
-def test_rare_full_collections_restores_thresholds_and_keeps_an_earlier_freeze() -> None:
+def test_young_collections_only_restores_thresholds_and_keeps_an_earlier_freeze() -> None:
     before = gc.get_threshold()
     gc.unfreeze()
-    with rare_full_collections(5000):
-        assert gc.get_threshold()[2] == max(before[2], 5000) and gc.get_freeze_count() > 0
+    with young_collections_only():
+        assert gc.get_threshold()[0] == before[0] and gc.get_threshold()[1] >= 1 << 30
+        assert gc.get_freeze_count() > 0
         cycle = _Node()
         ref = weakref.ref(cycle)
         del cycle
+        keep = [[] for _ in range(3 * before[0])]  # enough new containers for a young collection
+        assert ref() is None  # a cycle that died young: collected without asking
+        old = _Node()
+        old_ref = weakref.ref(old)
+        gc.collect(0)  # survives a young pass: promoted to the middle generation, no longer scanned
+        del old, keep
+        _ = [[] for _ in range(30 * before[0])]  # 30 young passes: by default the 11th scans the middle
+        assert old_ref() is not None
         gc.collect()
-        assert ref() is None  # created inside: still collected
+        assert old_ref() is None  # an explicit full collection still reclaims it
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0  # nothing frozen before: undone
     try:
         frozen = freeze_long_lived()
-        with rare_full_collections():
+        with young_collections_only():
             pass
         assert gc.get_freeze_count() >= frozen  # a session's or an app's freeze is not undone
     finally:

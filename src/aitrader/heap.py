@@ -11,8 +11,11 @@ reclaimed, which for modules, classes, configuration and a session's own state i
 
 Two callers: the API server at startup (`once=True`: test processes start many apps and must not
 freeze each one's garbage) and a trading session after its REST warm-up. A backtest instead runs its
-engine under `rare_full_collections`: everything it books stays alive to the end, so the oldest
-generation only grows and each full pass rescans all of it.
+engine under `young_collections_only`: everything it books (orders, fills, trades) stays alive to the
+end, so each object the collector promotes is rescanned for nothing. The engine's event path makes
+no cyclic garbage to speak of (a full-stack run with the collector off left 7 unreachable objects),
+and under the default thresholds the middle and oldest passes cost 0.45 of the 0.69 s the collector
+took in bench (b) without limits; collecting only the youngest generation costs 0.24 s.
 """
 
 from __future__ import annotations
@@ -40,19 +43,23 @@ def freeze_long_lived(*, once: bool = False) -> int:
 
 
 @contextmanager
-def rare_full_collections(oldest_threshold: int = 1000) -> Iterator[None]:
-    """Within the block: what existed before is frozen and the oldest generation is collected after
-    `oldest_threshold` middle-generation collections instead of 10; the young generations are
-    collected as usual, so reference cycles still die. Afterwards the thresholds are restored and,
-    unless something had been frozen before the block (`freeze_long_lived`), everything is unfrozen
-    again (a test process runs many backtests and must not keep each one's garbage)."""
+def young_collections_only() -> Iterator[None]:
+    """Within the block: what existed before is frozen, and only the youngest generation is collected
+    automatically (the middle one's threshold is out of reach, so nothing is promoted past it and the
+    oldest is never rescanned); cycles that die young are still collected, and an explicit
+    `gc.collect()` collects everything. Afterwards the thresholds are restored and, unless something
+    had been frozen before the block (`freeze_long_lived`), everything is unfrozen again (a test
+    process runs many backtests and must not keep each one's garbage)."""
     thresholds = gc.get_threshold()
     frozen_before = gc.get_freeze_count()
     gc.freeze()
-    gc.set_threshold(thresholds[0], thresholds[1], max(thresholds[2], oldest_threshold))
+    gc.set_threshold(thresholds[0], _NEVER, thresholds[2])
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
         if not frozen_before:
             gc.unfreeze()
+
+
+_NEVER = 1 << 30  # young collections before a middle one: more than any backtest makes

@@ -43,6 +43,7 @@ MODULES: tuple[str, ...] = (
     "aitrader.core.ids",
     "aitrader.core.orders",
     "aitrader.core.ports",
+    "aitrader.core.prices",
     "aitrader.engine.decisions",
     "aitrader.engine.engine",
     "aitrader.engine.feed",

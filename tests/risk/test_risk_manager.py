@@ -151,6 +151,7 @@ def test_decision_sanity_rejections() -> None:
     assert rejected(r, decision(direction=-1)) == "short_unsupported"
     assert rejected(r, decision(stop=None)) == "no_stop"
     assert rejected(r, decision(stop=2100.0)) == "bad_stop"
+    assert rejected(r, decision(stop=float("nan"))) == "bad_stop"  # refused, not an InvalidOperation
     assert rejected(r, decision(), equity=D("0")) == "no_equity"
     assert rejected(r, decision(), equity=D("10")) == "below_minimum"  # 0.001 ETH < 0.01 minimum
     assert "below the minimum 0.01 ETH" in r.rejections[-1].reason
@@ -158,6 +159,7 @@ def test_decision_sanity_rejections() -> None:
         "no_direction",
         "short_unsupported",
         "no_stop",
+        "bad_stop",
         "bad_stop",
         "no_equity",
         "below_minimum",

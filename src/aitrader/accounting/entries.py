@@ -19,9 +19,11 @@ class EntryKind(StrEnum):
     FUNDING = "funding"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class LedgerEntry:
-    """`delta` is signed: credits positive, debits negative, in `currency` units."""
+    """`delta` is signed: credits positive, debits negative, in `currency` units.
+
+    It writes its own `__init__` (a few per fill): see core.orders for why."""
 
     ts: int
     currency: str
@@ -31,3 +33,23 @@ class LedgerEntry:
     client_id: str = ""
     fill_id: str = ""
     note: str = ""
+
+    def __init__(
+        self,
+        ts: int,
+        currency: str,
+        delta: Decimal,
+        kind: EntryKind,
+        symbol: str = "",
+        client_id: str = "",
+        fill_id: str = "",
+        note: str = "",
+    ) -> None:
+        object.__setattr__(self, "ts", ts)
+        object.__setattr__(self, "currency", currency)
+        object.__setattr__(self, "delta", delta)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "symbol", symbol)
+        object.__setattr__(self, "client_id", client_id)
+        object.__setattr__(self, "fill_id", fill_id)
+        object.__setattr__(self, "note", note)

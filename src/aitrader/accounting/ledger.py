@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Final
 
 from aitrader.accounting.entries import EntryKind, LedgerEntry
 from aitrader.accounting.positions import ZERO, Position
@@ -208,19 +209,25 @@ class Ledger:
                 f"{pos.amount} (spot long-only: no shorts)"
             )
         balances = self._balances
-        if len(deltas) == 3 and fee_ccy == quote != base:  # the usual case: the fee is paid in the quote
-            net = {quote: ZERO + q_delta + f_delta, base: ZERO + b_delta}
+        # the usual case, the fee paid in the quote: the new balances are computed once, added up in
+        # the order the general path books them (quote, base, fee), checked, then stored
+        usual = len(deltas) == 3 and fee_ccy == quote != base
+        new_q = new_b = ZERO
+        if usual:
+            have_q, have_b = balances.get(quote, ZERO), balances.get(base, ZERO)
+            new_q, new_b = have_q + q_delta + f_delta, have_b + b_delta
+            if new_q < ZERO:
+                raise _short(fill, q_delta + f_delta, quote, have_q)
+            if new_b < ZERO:
+                raise _short(fill, b_delta, base, have_b)
         else:
-            net = {}
+            net: dict[str, Decimal] = {}
             for ccy, delta, _ in deltas:
                 net[ccy] = net.get(ccy, ZERO) + delta
-        for ccy, delta in net.items():
-            have = balances.get(ccy, ZERO)
-            if have + delta < ZERO:
-                raise OrderError(
-                    f"fill {fill_id} ({fill.side} {amount} {symbol} @ {price}) needs "
-                    f"{-delta} {ccy} but the balance is {have}"
-                )
+            for ccy, delta in net.items():
+                have = balances.get(ccy, ZERO)
+                if have + delta < ZERO:
+                    raise _short(fill, delta, ccy, have)
 
         # all checks passed: mutate
         self._positions[symbol] = pos
@@ -239,8 +246,11 @@ class Ledger:
         if (pos.amount > ZERO) != was_open:
             self._open = [p for p in self._positions.values() if p.amount > ZERO]  # `is_open`, inlined
             self._open_symbols = tuple(p.symbol for p in self._open)
-        for ccy, delta, _ in deltas:
-            balances[ccy] = balances.get(ccy, ZERO) + delta
+        if usual:
+            balances[quote], balances[base] = new_q, new_b
+        else:
+            for ccy, delta, _ in deltas:
+                balances[ccy] = balances.get(ccy, ZERO) + delta
         self._raw.append((fill, deltas))
         return True
 
@@ -250,8 +260,15 @@ class Ledger:
         return entry
 
 
-_TRADE = EntryKind.TRADE
-_FEE = EntryKind.FEE
+def _short(fill: Fill, delta: Decimal, ccy: str, have: Decimal) -> OrderError:
+    return OrderError(
+        f"fill {fill.fill_id} ({fill.side} {fill.amount} {fill.symbol} @ {fill.price}) needs "
+        f"{-delta} {ccy} but the balance is {have}"
+    )
+
+
+_TRADE: Final = EntryKind.TRADE
+_FEE: Final = EntryKind.FEE
 
 
 def _mark(marks: Mapping[str, Decimal], symbol: str) -> Decimal:

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
-ZERO = Decimal(0)
+ZERO: Final = Decimal(0)
 # The cost slice of a partial sale is rounded to this (far below any currency's precision): a raw
 # 28-digit quotient would make later sums round, and the PnL identity would stop being exact.
-COST_QUANTUM = Decimal("1E-12")
+COST_QUANTUM: Final = Decimal("1E-12")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Position:
     """Amount of `base` held through `symbol`, its cost in `quote`, and PnL booked so far.
 
     `realized_pnl` is gross (sale proceeds minus cost removed); fees are kept apart in `fees`
     (quote value: quote fees as paid, base fees at the cost basis of the base they consumed).
+    It writes its own `__init__`: see core.orders for why.
     """
 
     symbol: str
@@ -34,6 +36,26 @@ class Position:
     realized_pnl: Decimal = ZERO
     fees: Decimal = ZERO
     opened_ms: int | None = None
+
+    def __init__(
+        self,
+        symbol: str,
+        base: str,
+        quote: str,
+        amount: Decimal = ZERO,
+        cost: Decimal = ZERO,
+        realized_pnl: Decimal = ZERO,
+        fees: Decimal = ZERO,
+        opened_ms: int | None = None,
+    ) -> None:
+        self.symbol = symbol
+        self.base = base
+        self.quote = quote
+        self.amount = amount
+        self.cost = cost
+        self.realized_pnl = realized_pnl
+        self.fees = fees
+        self.opened_ms = opened_ms
 
     @property
     def avg_entry(self) -> Decimal:

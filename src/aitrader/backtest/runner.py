@@ -34,7 +34,7 @@ from aitrader.engine.engine import Engine, EngineStats
 from aitrader.engine.feed import HistoricalFeed
 from aitrader.engine.ports import EntryGate
 from aitrader.execution.entry_timeout import limit_entry_policy
-from aitrader.heap import rare_full_collections
+from aitrader.heap import young_collections_only
 from aitrader.strategies import registry
 from aitrader.venues.markets import MarketRegistry
 from aitrader.venues.sim_models import FeeSchedule, SlippageModel
@@ -265,7 +265,7 @@ def _run_full(
         limit_entries=None if spec.reference else limit_entry_policy(settings.execution),
     )
     span = max(1, last - first)
-    with rare_full_collections():  # a backtest keeps all it books alive (aitrader.heap)
+    with young_collections_only():  # a backtest keeps all it books alive (aitrader.heap)
         result = engine.run(lambda now: progress("backtest", min(1.0, (now - first) / span)))
     return result.trades, result.stats
 

@@ -15,9 +15,9 @@ from decimal import Decimal
 from aitrader.core.decisions import Decision
 from aitrader.core.ids import ClientIdGenerator
 from aitrader.core.orders import OrderRequest
+from aitrader.core.prices import dec
 from aitrader.risk.orders import GateOrders
 from aitrader.venues.markets import MarketRules
-from aitrader.venues.simulated import dec
 
 
 @dataclass(frozen=True, slots=True)

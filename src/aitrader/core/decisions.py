@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Decision:
     """Merged view of all strategies at one closed candle.
 
     direction: -1 short/exit, 0 nothing, +1 long. confidence in [0, 1]. `stop` and `take` are absolute
     prices computed deterministically from ATR at decision time (None when direction is 0).
-    `reasons` are the human-readable "thoughts" the dashboard shows.
+    `reasons` are the human-readable "thoughts" the dashboard shows. It writes its own `__init__`
+    (one per decision of a backtest): see core.orders for why.
     """
 
     ts: int
@@ -23,3 +24,25 @@ class Decision:
     take: float | None = None
     reasons: tuple[str, ...] = field(default_factory=tuple)
     strategy_votes: tuple[tuple[str, int, float], ...] = field(default_factory=tuple)
+
+    def __init__(
+        self,
+        ts: int,
+        symbol: str,
+        direction: int,
+        confidence: float,
+        price: float,
+        stop: float | None = None,
+        take: float | None = None,
+        reasons: tuple[str, ...] | None = None,
+        strategy_votes: tuple[tuple[str, int, float], ...] | None = None,
+    ) -> None:
+        object.__setattr__(self, "ts", ts)
+        object.__setattr__(self, "symbol", symbol)
+        object.__setattr__(self, "direction", direction)
+        object.__setattr__(self, "confidence", confidence)
+        object.__setattr__(self, "price", price)
+        object.__setattr__(self, "stop", stop)
+        object.__setattr__(self, "take", take)
+        object.__setattr__(self, "reasons", () if reasons is None else reasons)
+        object.__setattr__(self, "strategy_votes", () if strategy_votes is None else strategy_votes)

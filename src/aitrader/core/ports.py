@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Final, Protocol
 
 from aitrader.core.candles import Candle
 from aitrader.core.orders import Fill, OrderRequest, OrderStatus
 
+_ZERO: Final = Decimal(0)
 
-@dataclass(frozen=True, slots=True)
+
+# Both write their own `__init__` (`init=False`), one per event: see core.orders for why. A frozen
+# dataclass assigns through object.__setattr__, which mypyc compiles to a plain store.
+@dataclass(frozen=True, slots=True, init=False)
 class CandleClosed:
     """A candle of `symbol`/`timeframe` has closed; usable from `candle.ts + timeframe_ms` on."""
 
@@ -23,8 +27,13 @@ class CandleClosed:
     timeframe: str
     candle: Candle
 
+    def __init__(self, symbol: str, timeframe: str, candle: Candle) -> None:
+        object.__setattr__(self, "symbol", symbol)
+        object.__setattr__(self, "timeframe", timeframe)
+        object.__setattr__(self, "candle", candle)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class OrderUpdate:
     """The venue's word on one of our orders (acknowledged, filled more, cancelled, rejected...)."""
 
@@ -32,9 +41,27 @@ class OrderUpdate:
     status: OrderStatus
     ts: int
     venue_id: str | None = None
-    filled: Decimal = Decimal(0)
+    filled: Decimal = _ZERO
     avg_price: Decimal | None = None
     reason: str = ""
+
+    def __init__(
+        self,
+        client_id: str,
+        status: OrderStatus,
+        ts: int,
+        venue_id: str | None = None,
+        filled: Decimal = _ZERO,
+        avg_price: Decimal | None = None,
+        reason: str = "",
+    ) -> None:
+        object.__setattr__(self, "client_id", client_id)
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "ts", ts)
+        object.__setattr__(self, "venue_id", venue_id)
+        object.__setattr__(self, "filled", filled)
+        object.__setattr__(self, "avg_price", avg_price)
+        object.__setattr__(self, "reason", reason)
 
 
 VenueEvent = OrderUpdate | Fill

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Final
 
 from aitrader.accounting.ledger import Ledger
 from aitrader.backtest.trades import TradeTable
@@ -53,6 +54,7 @@ from aitrader.core.orders import (
     OrderRequest,
 )
 from aitrader.core.ports import CandleClosed, Venue
+from aitrader.core.prices import dec
 from aitrader.engine.decisions import DecisionSource
 from aitrader.engine.interest import EVERY, interest_for
 from aitrader.engine.ports import EngineFeed, EntryGate
@@ -60,9 +62,8 @@ from aitrader.engine.recorder import TradeRecorder
 from aitrader.execution.entry_timeout import Expired, LimitEntryPolicy, LimitEntryReplacer
 from aitrader.execution.order_manager import OrderManager
 from aitrader.venues.markets import MarketRegistry, MarketRules
-from aitrader.venues.simulated import dec
 
-ZERO = Decimal(0)
+ZERO: Final = Decimal(0)
 
 
 @dataclass(slots=True)
@@ -390,24 +391,27 @@ class Engine:
     def marks(self) -> dict[str, Decimal]:
         """The open positions' marks (see `_mark`), by symbol."""
         out: dict[str, Decimal] = {}
-        mark = self._mark
         for s in self.ledger.open_symbols():
-            m = mark(s)
+            m = self._mark(s)  # not through a bound method: compiled, this is a direct call
             if m is not None:
                 out[s] = m
         return out
 
     def _mark(self, symbol: str) -> Decimal | None:
         """The last close of `symbol` as Decimal, converted once per candle (equity is valued on every
-        event, mostly at marks that have not moved since the last one)."""
-        got = self._last_close(symbol)
+        event, mostly at marks that have not moved since the last one). `_last_close`, inlined: compiled,
+        its narrowed tuple was boxed again on the way out (an allocation per open position per event)."""
+        got = self.feed.last_close(symbol)
         if got is None:
-            return None
+            got = self._last.get(symbol)
+            if got is None:
+                return None
+        ts = got[0]
         cached = self._marks.get(symbol)
-        if cached is not None and cached[0] == got[0]:
+        if cached is not None and cached[0] == ts:
             return cached[1]
         m = dec(got[1])
-        self._marks[symbol] = (got[0], m)
+        self._marks[symbol] = (ts, m)
         return m
 
     def equity(self) -> Decimal:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Mapping
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,8 @@ from aitrader.core.ports import CandleClosed
 from aitrader.core.time import timeframe_to_ms
 from aitrader.engine._touch import first_touch
 from aitrader.engine.interest import EVERY, Interest
+
+_NEVER: Final = 1 << 61  # a time no clock reaches (epoch ms)
 
 
 class HistoricalFeed:
@@ -67,7 +70,8 @@ class HistoricalFeed:
         self._heap: list[tuple[int, int, int]] = []  # (close ms, symbol rank, index)
         self._pending: dict[str, int] = {}  # scheduled index per symbol (one at a time)
         self._at: tuple[int, int] = (-1, -1)  # (close ms, symbol rank) of the last delivered candle
-        self._last_close: dict[str, tuple[int, tuple[int, float] | None]] = {}  # symbol -> (now, answer)
+        # symbol -> (the answer holds while now is below this: the close of the candle after it, answer)
+        self._last_close: dict[str, tuple[int, tuple[int, float] | None]] = {}
         self._last_close_k: dict[str, int] = {}  # symbol -> index of its last answer (-1: none yet)
         self.visited = 0
 
@@ -101,7 +105,7 @@ class HistoricalFeed:
             self.visited += 1
             candle = self._candles[symbol].candle(i)
             # the delivered candle is the newest closed of its symbol: what `last_close` would search for
-            self._last_close[symbol] = (close_ms, (candle.ts, candle.close))
+            self._last_close[symbol] = (self._next_close(symbol, i), (candle.ts, candle.close))
             self._last_close_k[symbol] = i
             yield CandleClosed(symbol, self.timeframe, candle)
         # the history ends after its last candle, not at the last one anything happened on
@@ -139,24 +143,29 @@ class HistoricalFeed:
         """(open time, close) of the newest candle of `symbol` closed at the clock's now, or None."""
         now = self._clock.now()
         cached = self._last_close.get(symbol)
-        if cached is not None and cached[0] == now:
-            return cached[1]  # asked again within one event (equity, then sizing)
+        if cached is not None and now < cached[0]:
+            return cached[1]  # no newer candle has closed since (the clock only moves forward)
         c = self._candles[symbol]
         ts = c.ts
         upto = now - self._tf_ms  # the newest candle closed at now opened at or before this
-        # the clock only moves forward, so the answer is at or after the last one, mostly the same
-        # candle or the next: two reads, and a binary search (a few % of a backtest) only beyond that
+        # the answer is at or after the last one, mostly the next candle: two reads, and a binary
+        # search (a few % of a backtest) only beyond that
         k = self._last_close_k.get(symbol, -1)
         n = len(ts)
-        if k + 1 < n and ts[k + 1] <= upto:
-            if k + 2 < n and ts[k + 2] <= upto:
+        if k + 1 < n and ts.item(k + 1) <= upto:
+            if k + 2 < n and ts.item(k + 2) <= upto:
                 k = int(ts.searchsorted(upto, "right")) - 1
             else:
                 k += 1
         self._last_close_k[symbol] = k
-        got = (int(ts[k]), float(c.close[k])) if k >= 0 else None
-        self._last_close[symbol] = (now, got)
+        got = (ts.item(k), c.close.item(k)) if k >= 0 else None
+        self._last_close[symbol] = (self._next_close(symbol, k), got)
         return got
+
+    def _next_close(self, symbol: str, k: int) -> int:
+        """When the candle after index `k` of `symbol` closes (its answer to `last_close` changes then)."""
+        ts = self._candles[symbol].ts
+        return ts.item(k + 1) + self._tf_ms if k + 1 < len(ts) else _NEVER
 
     def last_index(self, symbol: str) -> int:
         """Index of the last delivered candle of `symbol` (-1 before the first)."""

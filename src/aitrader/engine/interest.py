@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 from aitrader.core.orders import (
     ENTRY,
@@ -31,15 +32,29 @@ from aitrader.core.orders import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Interest:
+    """Its own `__init__` (one per event with a resting level): see core.orders for why."""
+
     every: bool = False
     low_at_or_below: float = -math.inf
     high_at_or_above: float = math.inf
     signals: frozenset[int] = frozenset()
 
+    def __init__(
+        self,
+        every: bool = False,
+        low_at_or_below: float = -math.inf,
+        high_at_or_above: float = math.inf,
+        signals: frozenset[int] = frozenset(),
+    ) -> None:
+        object.__setattr__(self, "every", every)
+        object.__setattr__(self, "low_at_or_below", low_at_or_below)
+        object.__setattr__(self, "high_at_or_above", high_at_or_above)
+        object.__setattr__(self, "signals", signals)
 
-EVERY = Interest(every=True)
+
+EVERY: Final = Interest(every=True)
 
 
 def interest_for(open_orders: list[Order], in_position: bool, entries_possible: bool = True) -> Interest:
@@ -76,7 +91,9 @@ def interest_for(open_orders: list[Order], in_position: bool, entries_possible: 
     return Interest(False, low, high, signals)
 
 
-_EXIT: frozenset[int] = frozenset({-1})
-_ENTRY: frozenset[int] = frozenset({1})
-_NONE: frozenset[int] = frozenset()
-_SIGNALS_ONLY: dict[frozenset[int], Interest] = {s: Interest(signals=s) for s in (_EXIT, _ENTRY, _NONE)}
+_EXIT: Final[frozenset[int]] = frozenset({-1})
+_ENTRY: Final[frozenset[int]] = frozenset({1})
+_NONE: Final[frozenset[int]] = frozenset()
+_SIGNALS_ONLY: Final[dict[frozenset[int], Interest]] = {
+    s: Interest(signals=s) for s in (_EXIT, _ENTRY, _NONE)
+}

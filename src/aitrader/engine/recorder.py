@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from aitrader.backtest.trades import TradeTable
 from aitrader.core.orders import BUY, EXIT, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, Fill, OrderRequest
 
-ZERO = Decimal(0)
+ZERO: Final = Decimal(0)
 
-_REASON = {
+_REASON: Final = {
     EXIT: "exit_signal",
     STOP_LOSS: "stop_loss",
     TAKE_PROFIT: "take_profit",
@@ -24,7 +24,7 @@ _REASON = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class _Open:
     symbol: str
     strategy: str
@@ -36,6 +36,30 @@ class _Open:
     fees: Decimal = ZERO
     last_exit_ms: int = 0
     reasons: list[str] = field(default_factory=list)
+
+    def __init__(  # its own (one per trade): see core.orders for why
+        self,
+        symbol: str,
+        strategy: str,
+        entry_ms: int,
+        bought: Decimal = ZERO,
+        cost: Decimal = ZERO,
+        sold: Decimal = ZERO,
+        proceeds: Decimal = ZERO,
+        fees: Decimal = ZERO,
+        last_exit_ms: int = 0,
+        reasons: list[str] | None = None,
+    ) -> None:
+        self.symbol = symbol
+        self.strategy = strategy
+        self.entry_ms = entry_ms
+        self.bought = bought
+        self.cost = cost
+        self.sold = sold
+        self.proceeds = proceeds
+        self.fees = fees
+        self.last_exit_ms = last_exit_ms
+        self.reasons = [] if reasons is None else reasons
 
     @property
     def held(self) -> Decimal:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
 from aitrader.core.clock import Clock
 from aitrader.core.errors import OrderError
@@ -37,8 +38,8 @@ from aitrader.core.orders import (
 )
 from aitrader.core.ports import OrderUpdate, Venue, VenueEvent
 
-_ZERO = Decimal(0)
-_PROTECTIVE = (STOP_LOSS, TAKE_PROFIT, TRAILING_STOP)
+_ZERO: Final = Decimal(0)
+_PROTECTIVE: Final = (STOP_LOSS, TAKE_PROFIT, TRAILING_STOP)
 
 
 @dataclass(slots=True)
@@ -192,7 +193,7 @@ class OrderManager:
         pos = self._positions.get(req.symbol)
         if pos is None:
             pos = self._positions[req.symbol] = TrackedPosition(symbol=req.symbol)
-        signed = fill.amount * fill.side.sign
+        signed = fill.amount if fill.side is BUY else -fill.amount  # `side.sign`, without the enum property
         before = pos.amount
         after = before + signed
         if before == _ZERO or (before > _ZERO) == (signed > _ZERO):

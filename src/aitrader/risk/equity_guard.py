@@ -8,10 +8,11 @@ engine should flatten), because a strategy that lost that much needs a human loo
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final
 
 from aitrader.core.time import DAY_MS, ms_to_iso
 
-ZERO = Decimal(0)
+ZERO: Final = Decimal(0)
 
 
 class EquityGuard:

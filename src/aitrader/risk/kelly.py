@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import deque
 from decimal import Context, Decimal, Inexact
+from typing import Final
 
-ZERO = Decimal(0)
-HALF = Decimal("0.5")
+ZERO: Final = Decimal(0)
+HALF: Final = Decimal("0.5")
 
 # The window's side sums are kept exact: with `_EXACT` an add or subtract either is exact or raises
 # `Inexact` (120 digits hold any sum of the 28-digit fractions trades produce, whose exponents differ
@@ -20,7 +21,7 @@ HALF = Decimal("0.5")
 # closed trade, where rounded ones would drift from a fresh sum; re-summing a side after every closed
 # trade was most of the Kelly fraction's cost. On `Inexact` (values spanning > 120 digits) the side is
 # summed again from the window.
-_EXACT = Context(prec=120, traps=[Inexact])
+_EXACT: Final = Context(prec=120, traps=[Inexact])
 
 
 class TradeStats:

@@ -13,7 +13,7 @@ is 0), by `max_exposure_per_pair * equity`, and by what is left of
 `max_total_exposure * equity` after the open positions. Finally rounded down to the market's step
 and checked against its minimum amount and order value.
 
-Prices from the Decision (floats) become Decimal via `Decimal(repr(x))`.
+Prices from the Decision (floats) become Decimal via `core.prices.dec` (`Decimal(repr(x))`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -31,6 +31,7 @@ from aitrader.core.decisions import Decision
 from aitrader.core.errors import ConfigError, OrderError
 from aitrader.core.ids import ClientIdGenerator
 from aitrader.core.orders import OrderRequest
+from aitrader.core.prices import dec
 from aitrader.risk.equity_guard import EquityGuard
 from aitrader.risk.kelly import TradeStats
 from aitrader.risk.orders import GateOrders
@@ -39,20 +40,20 @@ from aitrader.venues.markets import MarketRules
 
 log = logging.getLogger(__name__)
 
-ZERO = Decimal(0)
-MAX_REJECTIONS = 10_000
+ZERO: Final = Decimal(0)
+MAX_REJECTIONS: Final = 10_000
 
 
-class _Reject(Exception):
+class _Reject:
+    """Why `_size` refused, returned rather than raised (a backtest refuses tens of thousands of entries,
+    mostly at the position limit, and raising cost more than the checks)."""
+
+    __slots__ = ("code", "details", "reason")
+
     def __init__(self, code: str, reason: str, **details: object) -> None:
-        super().__init__(reason)
         self.code = code
         self.reason = reason
         self.details = {k: str(v) for k, v in details.items()}
-
-
-def _dec(x: float) -> Decimal:
-    return Decimal(repr(float(x)))
 
 
 class RiskManager(GateOrders):
@@ -129,12 +130,11 @@ class RiskManager(GateOrders):
         now_ms: int,
     ) -> OrderRequest | Rejection:
         """`open_positions`: symbol -> open notional in the quote currency (zeros are ignored)."""
-        try:
-            amount = self._size(decision, equity, open_positions, rules, now_ms)
-        except _Reject as r:
-            rej = Rejection(now_ms, decision.symbol, r.reason, r.details, r.code)
+        amount = self._size(decision, equity, open_positions, rules, now_ms)
+        if isinstance(amount, _Reject):
+            rej = Rejection(now_ms, decision.symbol, amount.reason, amount.details, amount.code)
             self.rejections.append(rej)
-            log.info("entry %s rejected: %s", decision.symbol, r.reason)
+            log.info("entry %s rejected: %s", decision.symbol, amount.reason)
             return rej
         return self.entry_order(decision.symbol, amount, now_ms, strategy="confluence")
 
@@ -145,40 +145,42 @@ class RiskManager(GateOrders):
         open_positions: Mapping[str, Decimal],
         rules: MarketRules,
         now_ms: int,
-    ) -> Decimal:
+    ) -> Decimal | _Reject:
         cfg = self.cfg
         if self.guard.killed:
-            raise _Reject("killed", f"kill switch is on: {self.guard.kill_reason}")
+            return _Reject("killed", f"kill switch is on: {self.guard.kill_reason}")
         if self._paused:
-            raise _Reject("paused", f"new entries are paused: {self._pause_reason}")
+            return _Reject("paused", f"new entries are paused: {self._pause_reason}")
         if d.direction == 0:
-            raise _Reject("no_direction", "decision has no direction")
+            return _Reject("no_direction", "decision has no direction")
         if d.direction < 0:
-            raise _Reject("short_unsupported", "short entries are not supported (spot, long-only)")
+            return _Reject("short_unsupported", "short entries are not supported (spot, long-only)")
         if d.stop is None:
-            raise _Reject("no_stop", "decision has no stop price, so the risk cannot be sized")
-        entry, stop = _dec(d.price), _dec(d.stop)
-        if not (ZERO < stop < entry):
-            raise _Reject("bad_stop", f"stop {stop} must be above 0 and below the entry {entry}", entry=entry)
+            return _Reject("no_stop", "decision has no stop price, so the risk cannot be sized")
+        if not 0.0 < d.stop < d.price:  # as Decimal below: repr keeps the order of floats
+            entry, stop = dec(d.price), dec(d.stop)
+            return _Reject(
+                "bad_stop", f"stop {stop} must be above 0 and below the entry {entry}", entry=entry
+            )
         if equity <= 0:
-            raise _Reject("no_equity", f"equity is {equity}", equity=equity)
+            return _Reject("no_equity", f"equity is {equity}", equity=equity)
         self.on_equity(now_ms, equity)
         if self.guard.killed:
-            raise _Reject("killed", f"kill switch is on: {self.guard.kill_reason}")
+            return _Reject("killed", f"kill switch is on: {self.guard.kill_reason}")
         open_now = {s: abs(n) for s, n in open_positions.items() if n}
         if d.symbol in open_now:
-            raise _Reject(
+            return _Reject(
                 "position_open", f"already holding a position in {d.symbol}", notional=open_now[d.symbol]
             )
         if len(open_now) >= cfg.max_open_positions:
-            raise _Reject(
+            return _Reject(
                 "max_positions",
                 f"{len(open_now)} positions open, the maximum is {cfg.max_open_positions}",
                 open=len(open_now),
             )
         if self.guard.daily_limit_hit():
             loss = self.guard.daily_loss()
-            raise _Reject(
+            return _Reject(
                 "daily_loss",
                 f"daily loss {loss:.2%} reached the limit {cfg.daily_loss_limit:.2%}; no new entries until "
                 "the next UTC day",
@@ -186,6 +188,7 @@ class RiskManager(GateOrders):
                 equity=equity,
             )
 
+        entry, stop = dec(d.price), dec(d.stop)
         qty = cfg.risk_per_trade * equity / (entry - stop)
         notional = qty * entry
         caps: dict[str, Decimal] = {"per_pair": cfg.max_exposure_per_pair * equity}
@@ -195,7 +198,7 @@ class RiskManager(GateOrders):
             if half <= 0 and cfg.kelly_floor > 0:
                 caps["kelly_floor"] = cfg.kelly_floor * equity
             elif half <= 0:
-                raise _Reject(
+                return _Reject(
                     "negative_edge",
                     f"Kelly fraction {half * 2:.4f} over the last {len(self.stats)} trades shows no edge",
                     kelly=half * 2,
@@ -204,7 +207,7 @@ class RiskManager(GateOrders):
                 caps["half_kelly"] = half * equity
         room = cfg.max_total_exposure * equity - sum(open_now.values(), ZERO)
         if room <= 0:
-            raise _Reject(
+            return _Reject(
                 "exposure_full",
                 f"total exposure {sum(open_now.values(), ZERO)} already at the limit "
                 f"{cfg.max_total_exposure:.0%} of equity {equity}",
@@ -216,10 +219,10 @@ class RiskManager(GateOrders):
             rules.check_amount(amount)
             rules.check_cost(amount, entry)
         except OrderError as e:
-            raise _Reject(
+            return _Reject(
                 "below_minimum",
                 f"sized amount is too small for the market: {e}",
                 amount=amount,
                 notional=notional,
-            ) from None
+            )
         return amount

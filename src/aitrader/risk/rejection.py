@@ -5,12 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Rejection:
-    """`reason` is the sentence an operator reads; `code` the stable key tests and metrics use."""
+    """`reason` is the sentence an operator reads; `code` the stable key tests and metrics use.
+
+    It writes its own `__init__` (one per refused entry of a backtest): see core.orders for why."""
 
     ts: int
     symbol: str
     reason: str
     details: dict[str, str] = field(default_factory=dict)
     code: str = ""
+
+    def __init__(
+        self, ts: int, symbol: str, reason: str, details: dict[str, str] | None = None, code: str = ""
+    ) -> None:
+        object.__setattr__(self, "ts", ts)
+        object.__setattr__(self, "symbol", symbol)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "details", {} if details is None else details)
+        object.__setattr__(self, "code", code)

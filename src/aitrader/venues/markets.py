@@ -22,24 +22,24 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from aitrader.core.errors import DataError, OrderError
 from aitrader.core.symbols import split_symbol
 
 log = logging.getLogger(__name__)
 
-ZERO = Decimal(0)
+ZERO: Final = Decimal(0)
 
 # Documented defaults for markets we have no metadata for: 8-decimal steps (satoshi), no minimums,
 # Kraken's base fee tier (same as the backtest config defaults).
-DEFAULT_AMOUNT_STEP = Decimal("1E-8")
-DEFAULT_PRICE_TICK = Decimal("1E-8")
-DEFAULT_MAKER_FEE = Decimal("0.0016")
-DEFAULT_TAKER_FEE = Decimal("0.0026")
+DEFAULT_AMOUNT_STEP: Final = Decimal("1E-8")
+DEFAULT_PRICE_TICK: Final = Decimal("1E-8")
+DEFAULT_MAKER_FEE: Final = Decimal("0.0016")
+DEFAULT_TAKER_FEE: Final = Decimal("0.0026")
 
 RoundMode = Literal["nearest", "down", "up"]
-_ROUNDING: dict[str, str] = {"nearest": ROUND_HALF_EVEN, "down": ROUND_FLOOR, "up": ROUND_CEILING}
+_ROUNDING: Final[dict[str, str]] = {"nearest": ROUND_HALF_EVEN, "down": ROUND_FLOOR, "up": ROUND_CEILING}
 
 
 class PrecisionMode(StrEnum):
@@ -180,7 +180,7 @@ class MarketRules:
 
 
 # ccxt precision mode of each bundled exchange (all TICK_SIZE, see the module docstring)
-_PRECISION_MODES: dict[str, PrecisionMode] = {
+_PRECISION_MODES: Final[dict[str, PrecisionMode]] = {
     "kraken": PrecisionMode.TICK_SIZE,
     "coinbase": PrecisionMode.TICK_SIZE,
     "bittrex": PrecisionMode.TICK_SIZE,

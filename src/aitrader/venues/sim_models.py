@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final
 
-ZERO = Decimal(0)
-BPS = Decimal(10_000)
+ZERO: Final = Decimal(0)
+BPS: Final = Decimal(10_000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Backtest and paper trading plug this in as their `Venue` (core.ports); it keeps its own `Ledger`
 as the account, like an exchange would. All money is Decimal; candle floats become Decimal through
-`Decimal(repr(x))` (the shortest text that round-trips the float, so 0.1 stays 0.1).
+`core.prices.dec` (the shortest text that round-trips the float, so 0.1 stays 0.1).
 
 Matching rules for one candle of a symbol (orders submitted at or before the candle's open time
 take part; later ones wait for the next candle, so nothing sees the future):
@@ -47,8 +47,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Final
 
 from aitrader.accounting.ledger import Ledger
 from aitrader.core.candles import Candle
@@ -73,16 +73,12 @@ from aitrader.core.orders import (
     OrderStatus,
 )
 from aitrader.core.ports import OrderUpdate, VenueEvent
+from aitrader.core.prices import dec, dec_once
 from aitrader.venues.markets import MarketRegistry, MarketRules
 from aitrader.venues.sim_models import FeeSchedule, SlippageModel
 
-ZERO = Decimal(0)
-ONE = Decimal(1)
-
-
-def dec(x: float) -> Decimal:
-    """Candle float -> Decimal via its shortest round-trip text."""
-    return Decimal(repr(float(x)))
+ZERO: Final = Decimal(0)
+ONE: Final = Decimal(1)
 
 
 class _Bar:
@@ -98,7 +94,7 @@ class _Bar:
         self._high: Decimal | None = None
         self._low: Decimal | None = None
         self._close: Decimal | None = None
-        self.volume: Decimal | None = None if math.isnan(c.volume) else dec(c.volume)
+        self.volume: Decimal | None = None if math.isnan(c.volume) else dec_once(c.volume)
 
     @classmethod
     def of(cls, c: Candle) -> _Bar:
@@ -133,35 +129,38 @@ class _Bar:
         return v
 
 
-@dataclass(slots=True)
 class _SimOrder:
-    order: Order
-    rules: MarketRules
-    submitted_ms: int
-    triggered: bool = False  # stop triggered; the rest fills as market at the next opens
-    level: Decimal | None = None  # current stop level (stops and trailing stops)
-    done: bool = False  # the order's status is terminal (kept by `_transition`, read per candle)
-    # fixed by the request, looked up once instead of per candle
-    req: OrderRequest = field(init=False)
-    is_stop: bool = field(init=False)
-    is_limit: bool = field(init=False)
-    trails: bool = field(init=False)
+    """An order as the venue holds it. A plain class with its own `__init__` (one per order; see
+    core.orders for why)."""
 
-    def __post_init__(self) -> None:
-        req = self.req = self.order.request
+    __slots__ = ("done", "is_limit", "is_stop", "level", "order", "req", "rules", "submitted_ms", "trails",
+                 "triggered")
+
+    def __init__(self, order: Order, rules: MarketRules, submitted_ms: int) -> None:
+        self.order = order
+        self.rules = rules
+        self.submitted_ms = submitted_ms
+        self.triggered = False  # stop triggered; the rest fills as market at the next opens
+        self.level: Decimal | None = None  # current stop level (stops and trailing stops)
+        # fixed by the request, looked up once instead of per candle
+        req = self.req = order.request
         self.is_stop = req.type is STOP_MARKET
         self.is_limit = req.type is LIMIT
         self.trails = req.trail is not None
-        self.done = self.order.status in TERMINAL
+        self.done = order.status in TERMINAL  # the status is terminal (kept by `_transition`)
 
     @property
     def active(self) -> bool:
         return not self.done
 
 
-@dataclass(slots=True)
 class _Capacity:
-    left: Decimal | None  # None = no volume cap
+    """What one candle still lets fill of its volume (None: no volume cap)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: Decimal | None) -> None:
+        self.left = left
 
 
 class SimulatedVenue:
