@@ -6,7 +6,7 @@ print them) without touching how orders match.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
@@ -39,13 +39,15 @@ class SlippageModel:
 
     bps: Decimal = ZERO
     volume_impact: Decimal = ZERO
+    _fixed: Decimal = field(init=False, repr=False, compare=False)  # bps / 10000, divided once
 
     def __post_init__(self) -> None:
         if self.bps < 0 or self.volume_impact < 0:
             raise ValueError(f"slippage must not be negative: bps={self.bps} impact={self.volume_impact}")
+        object.__setattr__(self, "_fixed", self.bps / BPS)
 
     def fraction(self, amount: Decimal, candle_volume: Decimal | None) -> Decimal:
-        frac = self.bps / BPS
+        frac = self._fixed
         if candle_volume is not None and candle_volume > ZERO and self.volume_impact:
             frac += self.volume_impact * amount / candle_volume
         return frac
