@@ -92,13 +92,13 @@ class _BareRows:
 
     Why rows: the engine asks at every event, and most events are not on a decision bar. A dict by
     candle open time answers "is there one?" without a binary search, and a decision bar's fields come
-    out of three row reads instead of a dozen scalar reads of separate arrays. Only decision bars are
-    kept, so the copy is a fraction of the frame. The values are the same Python ints and floats the
-    scalar reads gave (a float64 column read via `tolist` is the same float; so is a float32 one
-    widened to float64 first), so the Decisions are identical.
+    out of one flat block per kind (ints, weights, floats), read item by item through memoryviews.
+    Only decision bars are kept, so the copy is a fraction of the frame. The values are the same
+    Python ints and floats the scalar reads gave (a float64 item is the same float; so is a float32
+    one widened to float64 first), so the Decisions are identical.
     """
 
-    __slots__ = ("_ints", "_names", "_nums", "_weights", "at")
+    __slots__ = ("_ints", "_n_votes", "_names", "_nums", "_weights", "at")
 
     def __init__(self, frame: Any, candle_ts: IntArray) -> None:
         bars = np.flatnonzero(np.asarray(frame.direction) != 0)
@@ -108,31 +108,43 @@ class _BareRows:
             zip(np.asarray(candle_ts)[bars].tolist(), range(len(bars)), strict=True)
         )
         # per row: the frame's time, direction, then each vote's direction / each vote's weight /
-        # confidence, close, stop, take
-        self._ints = np.column_stack(
+        # confidence, close, stop, take; kept flat, read through memoryviews (an item is the Python int
+        # or float itself: no row view and tolist per decision, a quarter of its cost)
+        n = self._n_votes = len(votes)
+        ints = np.column_stack(
             [np.asarray(frame.ts, dtype=np.int64)[bars], np.asarray(frame.direction)[bars]]
             + [np.asarray(v.direction)[bars] for v in votes]
         ).astype(np.int64)
-        self._weights = (
+        weights = (
             np.column_stack([np.asarray(v.weight, dtype=np.float64)[bars] for v in votes])
             if votes
             else np.empty((len(bars), 0))
         )
         columns = (frame.confidence, frame.close, frame.stop, frame.take)
-        self._nums = np.column_stack([np.asarray(a, dtype=np.float64)[bars] for a in columns])
+        nums = np.column_stack([np.asarray(a, dtype=np.float64)[bars] for a in columns])
+        self._ints: Any = np.ascontiguousarray(ints).reshape(-1).data
+        self._weights: Any = np.ascontiguousarray(weights, dtype=np.float64).reshape(-1).data
+        self._nums: Any = np.ascontiguousarray(nums).reshape(-1).data
         self._names = [v.strategy.name for v in votes]
+        assert len(self._names) == n
 
     def decision(self, symbol: str, j: int) -> Decision:
         """The Decision of row `j` (as `DecisionFrame.decision_at` gives it, without the reasons)."""
-        ts, d, *vote_dirs = self._ints[j].tolist()
-        confidence, price, stop, take = self._nums[j].tolist()
-        weights = self._weights[j].tolist()
-        # a list comprehension, not a generator, into the tuple: cheaper for these few votes
-        pairs = zip(self._names, vote_dirs, weights, strict=True)
-        votes = tuple([(name, vd, w) for name, vd, w in pairs if vd != 0])
+        n = self._n_votes
+        ints, weights, nums = self._ints, self._weights, self._nums
+        at = j * (2 + n)
+        ts, d = ints[at], ints[at + 1]
+        at_w = j * n
+        votes: list[tuple[str, int, float]] = []
+        for k in range(n):
+            vd = ints[at + 2 + k]
+            if vd != 0:
+                votes.append((self._names[k], vd, weights[at_w + k]))
+        at_n = j * 4
         # positional (ts, symbol, direction, confidence, price, stop, take, reasons, strategy_votes):
         # keyword arguments cost ~40 ns each, on every decision bar
-        return Decision(ts, symbol, d, confidence, price, stop, take, (), votes)
+        confidence, price, stop, take = nums[at_n], nums[at_n + 1], nums[at_n + 2], nums[at_n + 3]
+        return Decision(ts, symbol, d, confidence, price, stop, take, (), tuple(votes))
 
 
 class SignalFrame:
