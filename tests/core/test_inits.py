@@ -2,11 +2,15 @@
 Hand-written, it could drift from the fields: a parameter missing, renamed, reordered, or with another
 default than its field. Each record here is built three ways, and each must give the same object as
 the fields say: by keyword (names), positionally in field order (order), and with only the required
-fields (defaults: the field's default, or a fresh value of its default factory). Runs compiled or not."""
+fields (defaults: the field's default, or a fresh value of its default factory). Compiled, creating
+one without arguments runs that `__init__`, which copy and pickle do: they go through `__reduce__`
+(core.records), checked here too. Runs compiled or not."""
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 from dataclasses import MISSING, fields
 from decimal import Decimal
 from typing import Any
@@ -97,3 +101,18 @@ def test_hand_written_init_matches_the_fields(cls: type) -> None:
                 assert got is not getattr(other, f.name), f"{f.name}: one mutable default shared"
         else:
             assert _same(got, f.default), f.name
+
+
+@pytest.mark.parametrize("cls", list(SAMPLES), ids=lambda c: c.__name__)
+def test_copy_deepcopy_and_pickle(cls: type) -> None:
+    original = cls(**SAMPLES[cls])
+    shallow, deep = copy.copy(original), copy.deepcopy(original)
+    again = pickle.loads(pickle.dumps(original))
+    for other in (shallow, deep, again):
+        assert type(other) is cls and other is not original
+        for f in fields(cls):
+            assert getattr(other, f.name) == getattr(original, f.name), f.name
+    for f in fields(cls):  # a shallow copy shares the mutable values, a deep one does not
+        if isinstance(getattr(original, f.name), list | dict):
+            assert getattr(shallow, f.name) is getattr(original, f.name), f.name
+            assert getattr(deep, f.name) is not getattr(original, f.name), f.name

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
+
+from aitrader.core.records import reduce_fields
 
 
 class EntryKind(StrEnum):
@@ -33,6 +36,9 @@ class LedgerEntry:
     client_id: str = ""
     fill_id: str = ""
     note: str = ""
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
 
     def __init__(
         self,

@@ -39,11 +39,13 @@ class Ledger:
         self._funding: dict[str, Decimal] = {}
         self._fees_by_ccy: dict[str, Decimal] = {}
         self._fill_ids: set[str] = set()
-        # bookings not yet turned into `LedgerEntry` objects: a fill's movements are kept as one tuple
-        # (fill, then (currency, delta, kind) per movement) and become entries only when `entries` is
-        # read. Creating three frozen dataclasses per fill was a fifth of a backtest's booking time,
-        # and a backtest never reads them; the entries, their order and values are the same.
-        self._raw: list[LedgerEntry | tuple[Fill, tuple[tuple[str, Decimal, EntryKind], ...]]] = []
+        # bookings not yet turned into `LedgerEntry` objects: a fill is kept as (fill, base, quote) and
+        # its movements (`_movements`, the same computation as the booking's) become entries only when
+        # `entries` is read. Creating three frozen dataclasses per fill was a fifth of a backtest's
+        # booking time, and a backtest never reads them (nor the four tuples per fill that held the
+        # movements before: a third of all objects a full-stack run kept); entries, order and values
+        # are the same.
+        self._raw: list[LedgerEntry | tuple[Fill, str, str]] = []
         # open positions in the order their symbols were first booked (the order of `_positions`, so
         # sums over them add up in the same order as a scan would); rebuilt only when a position
         # opens or closes, because equity is asked for on every candle and positions change rarely
@@ -66,8 +68,8 @@ class Ledger:
             if isinstance(item, LedgerEntry):
                 out.append(item)
                 continue
-            fill, deltas = item
-            for ccy, delta, kind in deltas:
+            fill, base, quote = item
+            for ccy, delta, kind in _movements(fill, base, quote):
                 out.append(
                     LedgerEntry(
                         fill.ts,
@@ -189,14 +191,9 @@ class Ledger:
         notional = amount * price
         fee_ccy = fill.fee_currency or quote
         buy = fill.side is BUY
-        # the movements in booking order: quote and base of the trade, then the fee
+        # the movements in booking order: quote and base of the trade, then the fee (`_movements`)
         q_delta, b_delta = (-notional, amount) if buy else (notional, -amount)
-        deltas: tuple[tuple[str, Decimal, EntryKind], ...]
-        if fee:
-            f_delta = -fee
-            deltas = ((quote, q_delta, _TRADE), (base, b_delta, _TRADE), (fee_ccy, f_delta, _FEE))
-        else:
-            deltas = ((quote, q_delta, _TRADE), (base, b_delta, _TRADE))
+        f_delta = -fee
 
         # checks (nothing changed yet). Long-only: what leaves the position (sold amount, base fee)
         # must be held in it.
@@ -211,7 +208,7 @@ class Ledger:
         balances = self._balances
         # the usual case, the fee paid in the quote: the new balances are computed once, added up in
         # the order the general path books them (quote, base, fee), checked, then stored
-        usual = len(deltas) == 3 and fee_ccy == quote != base
+        usual = bool(fee) and fee_ccy == quote != base
         new_q = new_b = ZERO
         if usual:
             have_q, have_b = balances.get(quote, ZERO), balances.get(base, ZERO)
@@ -221,6 +218,7 @@ class Ledger:
             if new_b < ZERO:
                 raise _short(fill, b_delta, base, have_b)
         else:
+            deltas = _movements(fill, base, quote)
             net: dict[str, Decimal] = {}
             for ccy, delta, _ in deltas:
                 net[ccy] = net.get(ccy, ZERO) + delta
@@ -251,13 +249,26 @@ class Ledger:
         else:
             for ccy, delta, _ in deltas:
                 balances[ccy] = balances.get(ccy, ZERO) + delta
-        self._raw.append((fill, deltas))
+        self._raw.append((fill, base, quote))
         return True
 
     def _book(self, entry: LedgerEntry) -> LedgerEntry:
         self._raw.append(entry)  # after any fills still waiting, so `entries` keeps the booking order
         self._balances[entry.currency] = self.balance(entry.currency) + entry.delta
         return entry
+
+
+def _movements(fill: Fill, base: str, quote: str) -> tuple[tuple[str, Decimal, EntryKind], ...]:
+    """A fill's movements in booking order: quote and base of the trade, then the fee (if any)."""
+    notional = fill.amount * fill.price
+    trade = (
+        ((quote, -notional, _TRADE), (base, fill.amount, _TRADE))
+        if fill.side is BUY
+        else ((quote, notional, _TRADE), (base, -fill.amount, _TRADE))
+    )
+    if not fill.fee:
+        return trade
+    return (*trade, (fill.fee_currency or quote, -fill.fee, _FEE))
 
 
 def _short(fill: Fill, delta: Decimal, ccy: str, have: Decimal) -> OrderError:

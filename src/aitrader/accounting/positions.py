@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
+
+from aitrader.core.records import reduce_fields
 
 ZERO: Final = Decimal(0)
 # The cost slice of a partial sale is rounded to this (far below any currency's precision): a raw
@@ -36,6 +38,9 @@ class Position:
     realized_pnl: Decimal = ZERO
     fees: Decimal = ZERO
     opened_ms: int | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
 
     def __init__(
         self,

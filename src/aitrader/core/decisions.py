@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from aitrader.core.records import reduce_fields
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -24,6 +27,9 @@ class Decision:
     take: float | None = None
     reasons: tuple[str, ...] = field(default_factory=tuple)
     strategy_votes: tuple[tuple[str, int, float], ...] = field(default_factory=tuple)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
 
     def __init__(
         self,

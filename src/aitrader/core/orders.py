@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
+
+from aitrader.core.records import reduce_fields
 
 
 class Side(StrEnum):
@@ -135,6 +137,9 @@ class OrderRequest:
     # order when this process is not there to cancel it; venues that cannot expire orders ignore it.
     expire_ms: int | None = None
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
+
     def __init__(
         self,
         client_id: str,
@@ -181,6 +186,9 @@ class Fill:
     ts: int
     is_maker: bool = False
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
+
     def __init__(
         self,
         fill_id: str,
@@ -219,6 +227,9 @@ class Order:
     updated_ms: int = 0
     reason: str = ""
     fills: list[Fill] = field(default_factory=list)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
 
     def __init__(
         self,

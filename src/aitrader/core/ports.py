@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from aitrader.core.candles import Candle
 from aitrader.core.orders import Fill, OrderRequest, OrderStatus
+from aitrader.core.records import reduce_fields
 
 _ZERO: Final = Decimal(0)
 
@@ -26,6 +27,9 @@ class CandleClosed:
     symbol: str
     timeframe: str
     candle: Candle
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
 
     def __init__(self, symbol: str, timeframe: str, candle: Candle) -> None:
         object.__setattr__(self, "symbol", symbol)
@@ -44,6 +48,9 @@ class OrderUpdate:
     filled: Decimal = _ZERO
     avg_price: Decimal | None = None
     reason: str = ""
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from aitrader.core.orders import (
     ENTRY,
@@ -30,6 +30,7 @@ from aitrader.core.orders import (
     TRAILING_STOP,
     Order,
 )
+from aitrader.core.records import reduce_fields
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -40,6 +41,9 @@ class Interest:
     low_at_or_below: float = -math.inf
     high_at_or_above: float = math.inf
     signals: frozenset[int] = frozenset()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from aitrader.backtest.trades import TradeTable
 from aitrader.core.orders import BUY, EXIT, STOP_LOSS, TAKE_PROFIT, TRAILING_STOP, Fill, OrderRequest
+from aitrader.core.records import reduce_fields
 
 ZERO: Final = Decimal(0)
 
@@ -36,6 +37,9 @@ class _Open:
     fees: Decimal = ZERO
     last_exit_ms: int = 0
     reasons: list[str] = field(default_factory=list)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
 
     def __init__(  # its own (one per trade): see core.orders for why
         self,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from aitrader.core.records import reduce_fields
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -16,6 +19,9 @@ class Rejection:
     reason: str
     details: dict[str, str] = field(default_factory=dict)
     code: str = ""
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
+        return reduce_fields(self)
 
     def __init__(
         self, ts: int, symbol: str, reason: str, details: dict[str, str] | None = None, code: str = ""
