@@ -63,3 +63,25 @@ def test_last_close_of_other_symbols_while_delivering(gaps_a: list[int], gaps_b:
         for s in candles:
             feed.set_interest(s, EVERY)
     assert seen == sum(len(c) for c in candles.values())
+
+
+def test_candles_of_other_dtypes_read_like_ohlcv_candle() -> None:
+    """Columns that are not contiguous native int64 / float64 (float32, big-endian, strided views) are
+    delivered with the values `OHLCV.candle` gives."""
+    base = _candles([1, 2, 1, 1, 3, 1], 7)
+    odd = OHLCV(
+        base.ts.astype(">i8"),
+        base.open.astype(np.float32),
+        base.high.astype(">f8"),
+        np.repeat(base.low, 2)[::2],
+        base.close,
+        base.volume.astype(np.float32),
+    )
+    clock = SimulatedClock(int(base.ts[0]))
+    feed = HistoricalFeed({"A/B": odd}, "1m", clock, skip=False)
+    got = []
+    for ev in feed.events():
+        got.append(ev.candle)
+        feed.set_interest("A/B", EVERY)
+    assert got == [odd.candle(i) for i in range(len(odd))]
+    assert all(type(c.ts) is int and type(c.open) is float for c in got)

@@ -31,8 +31,12 @@ _NEVER: Final = 1 << 61  # a time no clock reaches (epoch ms)
 
 
 def _columns(c: OHLCV) -> tuple[Any, Any, Any, Any, Any, Any]:
-    cols = (c.ts, c.open, c.high, c.low, c.close, c.volume)
-    ts, o, h, lo, cl, v = (np.ascontiguousarray(a).data for a in cols)  # no copy when contiguous
+    """Memoryviews of `c`'s columns, as contiguous native int64 / float64 (no copy when they are: a
+    memoryview reads only native formats; the values are those `OHLCV.candle` gives)."""
+    ts = np.ascontiguousarray(c.ts, dtype=np.int64).data
+    o, h, lo, cl, v = (
+        np.ascontiguousarray(a, dtype=np.float64).data for a in (c.open, c.high, c.low, c.close, c.volume)
+    )
     return ts, o, h, lo, cl, v
 
 
