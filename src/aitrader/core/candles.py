@@ -79,16 +79,11 @@ class OHLCV:
         return self.slice(lo, hi)
 
     def candle(self, i: int) -> Candle:
-        # tuple.__new__ directly: a NamedTuple's own __new__ is interpreted Python (a backtest builds
-        # one candle per event); .item() gives the Python scalar without a numpy scalar in between
-        return tuple.__new__(
-            Candle,
-            (
-                self.ts.item(i),
-                self.open.item(i),
-                self.high.item(i),
-                self.low.item(i),
-                self.close.item(i),
-                self.volume.item(i),
-            ),
+        return Candle(
+            int(self.ts[i]),
+            float(self.open[i]),
+            float(self.high[i]),
+            float(self.low[i]),
+            float(self.close[i]),
+            float(self.volume[i]),
         )

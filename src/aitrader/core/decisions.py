@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aitrader.core.records import reduce_fields
@@ -25,8 +25,8 @@ class Decision:
     price: float
     stop: float | None = None
     take: float | None = None
-    reasons: tuple[str, ...] = field(default_factory=tuple)
-    strategy_votes: tuple[tuple[str, int, float], ...] = field(default_factory=tuple)
+    reasons: tuple[str, ...] = ()
+    strategy_votes: tuple[tuple[str, int, float], ...] = ()
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # copy, deepcopy, pickle: core.records
         return reduce_fields(self)
@@ -40,8 +40,8 @@ class Decision:
         price: float,
         stop: float | None = None,
         take: float | None = None,
-        reasons: tuple[str, ...] | None = None,
-        strategy_votes: tuple[tuple[str, int, float], ...] | None = None,
+        reasons: tuple[str, ...] = (),
+        strategy_votes: tuple[tuple[str, int, float], ...] = (),
     ) -> None:
         object.__setattr__(self, "ts", ts)
         object.__setattr__(self, "symbol", symbol)
@@ -50,5 +50,5 @@ class Decision:
         object.__setattr__(self, "price", price)
         object.__setattr__(self, "stop", stop)
         object.__setattr__(self, "take", take)
-        object.__setattr__(self, "reasons", () if reasons is None else reasons)
-        object.__setattr__(self, "strategy_votes", () if strategy_votes is None else strategy_votes)
+        object.__setattr__(self, "reasons", reasons)
+        object.__setattr__(self, "strategy_votes", strategy_votes)

@@ -110,7 +110,7 @@ class _BareRows:
         # per row: the frame's time, direction, then each vote's direction / each vote's weight /
         # confidence, close, stop, take; kept flat, read through memoryviews (an item is the Python int
         # or float itself: no row view and tolist per decision, a quarter of its cost)
-        n = self._n_votes = len(votes)
+        self._n_votes = len(votes)
         ints = np.column_stack(
             [np.asarray(frame.ts, dtype=np.int64)[bars], np.asarray(frame.direction)[bars]]
             + [np.asarray(v.direction)[bars] for v in votes]
@@ -126,7 +126,6 @@ class _BareRows:
         self._weights: Any = np.ascontiguousarray(weights, dtype=np.float64).reshape(-1).data
         self._nums: Any = np.ascontiguousarray(nums).reshape(-1).data
         self._names = [v.strategy.name for v in votes]
-        assert len(self._names) == n
 
     def decision(self, symbol: str, j: int) -> Decision:
         """The Decision of row `j` (as `DecisionFrame.decision_at` gives it, without the reasons)."""
